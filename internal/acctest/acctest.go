@@ -1,0 +1,148 @@
+// Package acctest is the acceptance test harness: it finds the cluster the
+// tests run against and serves the provider to Terraform in-process.
+//
+// The target is the cluster of KNATIVE_TEST_KUBECONFIG (optionally with
+// KNATIVE_TEST_CONTEXT): kind, a cloud cluster, anything. When it is unset, the
+// harness starts (or reuses) the local sandbox named "test".
+package acctest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+	"github.com/tf-knative/terraform-provider-knative/internal/sandbox"
+	"github.com/tf-knative/terraform-provider-knative/provider"
+)
+
+// SandboxName is the sandbox the tests start when no cluster is given.
+const SandboxName = "test"
+
+// ProtoV6ProviderFactories serves the provider in-process for terraform-plugin-testing.
+var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"knative": providerserver.NewProtocol6WithError(provider.New("test")()),
+}
+
+// Cluster is the test target.
+type Cluster struct {
+	Kubeconfig string
+	Context    string // empty: the kubeconfig's current context
+}
+
+var (
+	clusterOnce sync.Once
+	cluster     *Cluster
+	clusterErr  error
+)
+
+// PreCheck skips acceptance tests unless TF_ACC is set, saying so, and returns
+// the cluster to test against, starting the sandbox if needed.
+func PreCheck(t *testing.T) *Cluster {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make test does) to run it against a sandbox or KNATIVE_TEST_KUBECONFIG")
+	}
+	clusterOnce.Do(func() {
+		if path := os.Getenv("KNATIVE_TEST_KUBECONFIG"); path != "" {
+			cluster = &Cluster{Kubeconfig: path, Context: os.Getenv("KNATIVE_TEST_CONTEXT")}
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+		defer cancel()
+		s, err := sandbox.Up(ctx, sandbox.Options{Name: SandboxName})
+		if err != nil {
+			clusterErr = err
+			return
+		}
+		cluster = &Cluster{Kubeconfig: s.Kubeconfig}
+	})
+	if clusterErr != nil {
+		t.Fatalf("cannot start the test sandbox: %v", clusterErr)
+	}
+	return cluster
+}
+
+// ProviderBlock is a provider configuration for the test cluster's kubeconfig.
+func (c *Cluster) ProviderBlock() string {
+	if c.Context == "" {
+		return fmt.Sprintf("provider \"knative\" {\n  config_path = %q\n}\n", c.Kubeconfig)
+	}
+	return fmt.Sprintf("provider \"knative\" {\n  config_path    = %q\n  config_context = %q\n}\n", c.Kubeconfig, c.Context)
+}
+
+// RawConfig is the parsed kubeconfig with file references inlined.
+func (c *Cluster) RawConfig(t *testing.T) (clientcmdapi.Config, *clientcmdapi.Cluster, *clientcmdapi.AuthInfo) {
+	t.Helper()
+	raw, err := clientcmd.LoadFromFile(c.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clientcmdapi.FlattenConfig(raw); err != nil {
+		t.Fatal(err)
+	}
+	name := c.Context
+	if name == "" {
+		name = raw.CurrentContext
+	}
+	kctx, ok := raw.Contexts[name]
+	if !ok {
+		t.Fatalf("context %q not in %s", name, c.Kubeconfig)
+	}
+	return *raw, raw.Clusters[kctx.Cluster], raw.AuthInfos[kctx.AuthInfo]
+}
+
+// Clients are admin clients for test setup and for checking what the provider did.
+func (c *Cluster) Clients(t *testing.T) *kube.Clients {
+	t.Helper()
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients, err := kube.ClientsFor(cfg, "acctest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clients
+}
+
+// RESTConfig is the admin REST config of the test cluster.
+func (c *Cluster) RESTConfig() (*rest.Config, error) {
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: c.Kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	return cfg, nil
+}
+
+// ExecPluginEnv, when set in a test binary's environment, makes RunExecPlugin
+// act as a client-go credential plugin that prints this token.
+const ExecPluginEnv = "KNATIVE_TEST_EXEC_TOKEN"
+
+// RunExecPlugin must be called first in TestMain: when the test binary is run
+// as an exec credential plugin, it prints an ExecCredential and exits.
+func RunExecPlugin() {
+	token := os.Getenv(ExecPluginEnv)
+	if token == "" {
+		return
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"apiVersion": "client.authentication.k8s.io/v1",
+		"kind":       "ExecCredential",
+		"status":     map[string]any{"token": token},
+	})
+	os.Exit(0)
+}

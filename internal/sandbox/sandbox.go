@@ -1,0 +1,278 @@
+// Package sandbox runs a real local Kubernetes cluster without Docker: etcd,
+// kube-apiserver, kube-controller-manager and kube-scheduler built from the Go
+// module proxy, with KWOK simulating a node and its pods, all orchestrated by
+// kwokctl's binary runtime on loopback. Tests and the make targets use it; any
+// other cluster reached through a kubeconfig works the same way for the provider.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// NodeName is the simulated node every sandbox pod is scheduled to.
+const NodeName = "sandbox-node"
+
+// Options select a sandbox and where its files live.
+type Options struct {
+	Name     string    // sandboxes with different names run side by side; default "default"
+	ToolsDir string    // internal/sandbox/tools of this repository; found from the working directory when empty
+	CacheDir string    // built binaries and sandbox directories; default $TFK_CACHE_DIR or the user cache dir
+	Log      io.Writer // progress and build output; default os.Stderr
+}
+
+// Sandbox is a running local cluster.
+type Sandbox struct {
+	Name       string
+	Dir        string // everything of this sandbox: kubeconfig, kwokctl state, component logs
+	Kubeconfig string
+	Binaries   *Binaries
+	opts       Options
+}
+
+// Complete fills in defaults.
+func (o *Options) Complete() error {
+	if o.Name == "" {
+		o.Name = "default"
+	}
+	if strings.ContainsAny(o.Name, "/ \t") {
+		return fmt.Errorf("sandbox name %q must not contain slashes or spaces", o.Name)
+	}
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = DefaultCacheDir()
+	}
+	if o.ToolsDir == "" {
+		dir, err := findToolsDir()
+		if err != nil {
+			return err
+		}
+		o.ToolsDir = dir
+	}
+	return nil
+}
+
+// DefaultCacheDir is where binaries and sandboxes live unless TFK_CACHE_DIR says otherwise.
+func DefaultCacheDir() string {
+	if dir := os.Getenv("TFK_CACHE_DIR"); dir != "" {
+		return dir
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "terraform-provider-knative")
+}
+
+func (o *Options) dir() string { return filepath.Join(o.CacheDir, "sandboxes", o.Name) }
+
+// Up starts the named sandbox, or returns it if it is already running.
+func Up(ctx context.Context, opts Options) (*Sandbox, error) {
+	if err := opts.Complete(); err != nil {
+		return nil, err
+	}
+	builder := &Builder{ToolsDir: opts.ToolsDir, CacheDir: opts.CacheDir, Log: opts.Log}
+	bins, err := builder.BuildCluster(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sandbox{Name: opts.Name, Dir: opts.dir(), Binaries: bins, opts: opts}
+	s.Kubeconfig = filepath.Join(s.Dir, "kubeconfig")
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lockFile(filepath.Join(s.Dir, ".lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	if s.healthy(ctx) {
+		fmt.Fprintf(opts.Log, "sandbox %q is already running\n", s.Name)
+		return s, s.ensureNode(ctx)
+	}
+	// A sandbox that is not healthy may have left processes behind (a reboot
+	// keeps the state but not the processes): clear it before creating anew.
+	_ = s.kwokctl(ctx, "delete", "cluster", "--name", s.Name, "--kubeconfig", s.Kubeconfig)
+	_ = os.Remove(s.Kubeconfig)
+
+	started := time.Now()
+	configPath := filepath.Join(s.Dir, "kwokctl.yaml")
+	if err := os.WriteFile(configPath, []byte(s.kwokctlConfig()), 0o644); err != nil {
+		return nil, err
+	}
+	if err := s.kwokctl(ctx, "create", "cluster", "--name", s.Name, "--runtime", "binary",
+		"--config", configPath, "--kubeconfig", s.Kubeconfig, "--wait", "2m"); err != nil {
+		return nil, fmt.Errorf("starting sandbox %q (component logs in %s): %w", s.Name, s.LogDir(), err)
+	}
+	if err := s.ensureNode(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.Log, "sandbox %q started in %s\n", s.Name, time.Since(started).Round(100*time.Millisecond))
+	return s, nil
+}
+
+// Down stops the named sandbox's processes and removes its state. Other
+// sandboxes are not touched. Built binaries stay cached.
+func Down(ctx context.Context, opts Options) error {
+	if err := opts.Complete(); err != nil {
+		return err
+	}
+	s := &Sandbox{Name: opts.Name, Dir: opts.dir(), opts: opts}
+	s.Kubeconfig = filepath.Join(s.Dir, "kubeconfig")
+	if _, err := os.Stat(s.Dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	builder := &Builder{ToolsDir: opts.ToolsDir, CacheDir: opts.CacheDir, Log: opts.Log}
+	bins, err := builder.BuildCluster(ctx)
+	if err != nil {
+		return err
+	}
+	s.Binaries = bins
+	if err := s.kwokctl(ctx, "delete", "cluster", "--name", s.Name, "--kubeconfig", s.Kubeconfig); err != nil {
+		return fmt.Errorf("stopping sandbox %q: %w", s.Name, err)
+	}
+	return os.RemoveAll(s.Dir)
+}
+
+// LogDir holds one log file per component.
+func (s *Sandbox) LogDir() string { return filepath.Join(s.Dir, "kwok", "clusters", s.Name, "logs") }
+
+// RESTConfig is an admin config for the sandbox.
+func (s *Sandbox) RESTConfig() (*rest.Config, error) {
+	return clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+}
+
+func (s *Sandbox) kwokctlConfig() string {
+	b := s.Binaries
+	return fmt.Sprintf(`apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  runtime: binary
+  bindAddress: 127.0.0.1
+  kubeVersion: %s
+  etcdVersion: %s
+  kwokVersion: %s
+  kubeApiserverBinary: %s
+  kubeControllerManagerBinary: %s
+  kubeSchedulerBinary: %s
+  kubectlBinary: %s
+  kwokControllerBinary: %s
+  etcdBinary: %s
+`, KubeVersion, strings.TrimPrefix(EtcdVersion, "v"), KwokVersion,
+		b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Kubectl, b.Kwok, b.Etcd)
+}
+
+func (s *Sandbox) kwokctl(ctx context.Context, args ...string) error {
+	cmd := exec.CommandContext(ctx, s.Binaries.Kwokctl, args...)
+	// KWOK_WORKDIR keeps kwokctl's state and the component logs in the sandbox's
+	// directory; without it kwokctl uses ~/.kwok for every sandbox.
+	cmd.Env = append(os.Environ(), "KWOK_WORKDIR="+filepath.Join(s.Dir, "kwok"))
+	cmd.Stdout, cmd.Stderr = s.opts.Log, s.opts.Log
+	return cmd.Run()
+}
+
+func (s *Sandbox) healthy(ctx context.Context) bool {
+	if _, err := os.Stat(s.Kubeconfig); err != nil {
+		return false
+	}
+	cfg, err := s.RESTConfig()
+	if err != nil {
+		return false
+	}
+	cfg.Timeout = 3 * time.Second
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return false
+	}
+	body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	return err == nil && string(body) == "ok"
+}
+
+// ensureNode registers the simulated node that KWOK keeps Ready and whose pods
+// it runs, and waits until it is Ready.
+func (s *Sandbox) ensureNode(ctx context.Context) error {
+	cfg, err := s.RESTConfig()
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        NodeName,
+			Labels:      map[string]string{"kubernetes.io/hostname": NodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok"},
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"},
+		},
+		Status: corev1.NodeStatus{
+			Allocatable: nodeResources(),
+			Capacity:    nodeResources(),
+		},
+	}
+	if _, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("registering the sandbox node: %w", err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		n, err := client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the sandbox node did not become Ready (kwok-controller log in %s): %w", s.LogDir(), err)
+	}
+	return nil
+}
+
+func nodeResources() corev1.ResourceList {
+	return corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("64"),
+		corev1.ResourceMemory: resource.MustParse("256Gi"),
+		corev1.ResourcePods:   resource.MustParse("500"),
+	}
+}
+
+// findToolsDir walks up from the working directory to this repository's tools/.
+func findToolsDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		candidate := filepath.Join(dir, "internal", "sandbox", "tools")
+		if _, err := os.Stat(filepath.Join(candidate, "kube", "go.mod")); err == nil {
+			return candidate, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find internal/sandbox/tools: run from inside the terraform-provider-knative repository or set Options.ToolsDir")
+		}
+		dir = parent
+	}
+}

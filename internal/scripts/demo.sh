@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make demo, the main job: start the local sandbox, build the provider and
+# terraform apply the quickstart in examples/quickstart against it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source internal/scripts/common.sh
+
+kubeconfig="$(go run ./internal/cmd/sandbox up -name "${SANDBOX:-default}" -quiet)"
+plugins="$TFK_CACHE_DIR/dev-provider"
+mkdir -p "$plugins"
+go build -o "$plugins/terraform-provider-knative" .
+export TF_CLI_CONFIG_FILE="$(internal/scripts/cli-config.sh "$plugins")"
+export KUBE_CONFIG_PATH="$kubeconfig"
+
+cd examples/quickstart
+# dev_overrides make terraform init unnecessary (and it would look for a registry).
+terraform apply -auto-approve -input=false
+echo
+echo "The sandbox keeps running: export KUBECONFIG=$kubeconfig to look at it; make sandbox-down stops it."

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# make test: unit tests and acceptance tests (TF_ACC) against the local sandbox
+# "test", or against the cluster of TEST_KUBECONFIG (+ TEST_CONTEXT) if given.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source internal/scripts/common.sh
+
+if [ -n "${TEST_KUBECONFIG:-}" ]; then
+  export KNATIVE_TEST_KUBECONFIG="$TEST_KUBECONFIG" KNATIVE_TEST_CONTEXT="${TEST_CONTEXT:-}"
+  echo "acceptance tests run against $TEST_KUBECONFIG ${TEST_CONTEXT:+(context $TEST_CONTEXT)}"
+else
+  # Started here, not inside go test, so a first build shows its progress.
+  export KNATIVE_TEST_KUBECONFIG="$(go run ./internal/cmd/sandbox up -name test -quiet)"
+  unset KNATIVE_TEST_CONTEXT
+  echo "acceptance tests run against the sandbox \"test\" ($KNATIVE_TEST_KUBECONFIG)"
+fi
+export TF_ACC=1
+go test ./... -count=1 -timeout 60m ${TESTARGS:-}

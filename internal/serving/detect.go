@@ -1,0 +1,40 @@
+// Package serving is the engine that knows the Knative Serving runtime: what
+// it consists of, how it is installed, and how its state is read back.
+package serving
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+)
+
+const (
+	// Namespace is where Knative Serving's release manifests put the runtime.
+	Namespace = "knative-serving"
+	// apiCRD is the CRD whose presence means Knative Serving's API is installed.
+	apiCRD       = "services.serving.knative.dev"
+	versionLabel = "app.kubernetes.io/version"
+)
+
+// Installation is what is found of Knative Serving on a cluster.
+type Installation struct {
+	Installed bool
+	Version   string
+}
+
+// Detect reads whether Knative Serving is installed, and its version, from the
+// labels the release manifests put on the Service CRD: one GET.
+func Detect(ctx context.Context, c *kube.Clients) (Installation, error) {
+	crd, err := c.APIExtensions.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, apiCRD, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return Installation{}, nil
+	}
+	if err != nil {
+		return Installation{}, fmt.Errorf("reading CRD %s: %w", apiCRD, err)
+	}
+	return Installation{Installed: true, Version: crd.Labels[versionLabel]}, nil
+}

@@ -1,0 +1,64 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+)
+
+type servingDataSource struct {
+	data *ProviderData
+}
+
+var _ datasource.DataSourceWithConfigure = (*servingDataSource)(nil)
+
+func newServingDataSource() datasource.DataSource { return &servingDataSource{} }
+
+type servingDataSourceModel struct {
+	ID        types.String `tfsdk:"id"`
+	Installed types.Bool   `tfsdk:"installed"`
+	Version   types.String `tfsdk:"version"`
+	Namespace types.String `tfsdk:"namespace"`
+}
+
+func (d *servingDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_serving"
+}
+
+func (d *servingDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		Description: "Reports whether Knative Serving is installed on the cluster, and which version.",
+		Attributes: map[string]schema.Attribute{
+			"id":        schema.StringAttribute{Computed: true, Description: "Always \"knative-serving\"."},
+			"installed": schema.BoolAttribute{Computed: true, Description: "Whether Knative Serving's API (the services.serving.knative.dev CRD) is installed."},
+			"version":   schema.StringAttribute{Computed: true, Description: "Installed Knative Serving version, such as 1.23.0; empty when not installed."},
+			"namespace": schema.StringAttribute{Computed: true, Description: "Namespace the runtime runs in."},
+		},
+	}
+}
+
+func (d *servingDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *servingDataSource) Read(ctx context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
+	clients := d.data.clients(&resp.Diagnostics)
+	if clients == nil {
+		return
+	}
+	status, err := serving.Detect(ctx, clients)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the Knative Serving installation", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, servingDataSourceModel{
+		ID:        types.StringValue(serving.Namespace),
+		Installed: types.BoolValue(status.Installed),
+		Version:   types.StringValue(status.Version),
+		Namespace: types.StringValue(serving.Namespace),
+	})...)
+}
