@@ -6,6 +6,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -181,13 +182,28 @@ options:
 		b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Kubectl, b.Kwok, b.Etcd)
 }
 
+// kwokctl runs kwokctl for this sandbox. Its output goes to kwokctl.log in the
+// sandbox's directory; on failure the end of it is part of the error.
 func (s *Sandbox) kwokctl(ctx context.Context, args ...string) error {
+	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, s.Binaries.Kwokctl, args...)
 	// KWOK_WORKDIR keeps kwokctl's state and the component logs in the sandbox's
 	// directory; without it kwokctl uses ~/.kwok for every sandbox.
 	cmd.Env = append(os.Environ(), "KWOK_WORKDIR="+filepath.Join(s.Dir, "kwok"))
-	cmd.Stdout, cmd.Stderr = s.opts.Log, s.opts.Log
-	return cmd.Run()
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if f, ferr := os.OpenFile(filepath.Join(s.Dir, "kwokctl.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); ferr == nil {
+		_, _ = f.Write(out.Bytes())
+		f.Close()
+	}
+	if err != nil {
+		tail := out.String()
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		return fmt.Errorf("kwokctl %s: %w\n%s", strings.Join(args[:2], " "), err, tail)
+	}
+	return nil
 }
 
 func (s *Sandbox) healthy(ctx context.Context) bool {
