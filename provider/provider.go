@@ -217,7 +217,9 @@ func (p *knativeProvider) Configure(ctx context.Context, req provider.ConfigureR
 }
 
 func (p *knativeProvider) Resources(context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{
+		newServingResource,
+	}
 }
 
 func (p *knativeProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -54,7 +54,7 @@ var (
 	etcdTool    = tool{module: "etcd", version: EtcdVersion, ldflags: "-s -w", packages: []string{"."}}
 	kwokTool    = tool{module: "kwok", version: KwokVersion, ldflags: "-s -w", packages: []string{"sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"}}
 	knativeTool = tool{module: "knative", version: "serving-" + KnativeServingVersion, ldflags: "-s -w", packages: []string{
-		"./cmd/controller", "knative.dev/serving/cmd/webhook", "knative.dev/serving/cmd/autoscaler"}}
+		"./cmd/controller", "knative.dev/serving/cmd/webhook", "./cmd/autoscaler", "./cmd/supervisor"}}
 )
 
 // Binaries are absolute paths of the built executables.
@@ -62,6 +62,7 @@ type Binaries struct {
 	KubeAPIServer, KubeControllerManager, KubeScheduler, Kubectl string
 	Etcd, Kwok, Kwokctl                                          string
 	KnativeController, KnativeWebhook, KnativeAutoscaler         string
+	KnativeSupervisor                                            string
 }
 
 // Builder builds the tool modules once per version and content, into a cache
@@ -102,6 +103,7 @@ func (b *Builder) BuildKnative(ctx context.Context, bins *Binaries) error {
 	bins.KnativeController = filepath.Join(dir, "controller")
 	bins.KnativeWebhook = filepath.Join(dir, "webhook")
 	bins.KnativeAutoscaler = filepath.Join(dir, "autoscaler")
+	bins.KnativeSupervisor = filepath.Join(dir, "supervisor")
 	return nil
 }
 

@@ -95,6 +95,9 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := builder.BuildKnative(ctx, bins); err != nil {
+		return nil, err
+	}
 	s := &Sandbox{Name: opts.Name, Dir: opts.dir(), Binaries: bins, opts: opts}
 	s.Kubeconfig = filepath.Join(s.Dir, "kubeconfig")
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
@@ -108,8 +111,12 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 
 	if s.healthy(ctx) {
 		fmt.Fprintf(opts.Log, "sandbox %q is already running\n", s.Name)
-		return s, s.ensureNode(ctx)
+		if err := s.ensureNode(ctx); err != nil {
+			return nil, err
+		}
+		return s, s.ensureSupervisor()
 	}
+	s.stopSupervisor()
 	// A sandbox that is not healthy may have left processes behind (a reboot
 	// keeps the state but not the processes): clear it before creating anew.
 	_ = s.kwokctl(ctx, "delete", "cluster", "--name", s.Name, "--kubeconfig", s.Kubeconfig)
@@ -125,6 +132,9 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("starting sandbox %q (component logs in %s): %w", s.Name, s.LogDir(), err)
 	}
 	if err := s.ensureNode(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.ensureSupervisor(); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(opts.Log, "sandbox %q started in %s\n", s.Name, time.Since(started).Round(100*time.Millisecond))
@@ -148,6 +158,7 @@ func Down(ctx context.Context, opts Options) error {
 		return err
 	}
 	s.Binaries = bins
+	s.stopSupervisor()
 	if err := s.kwokctl(ctx, "delete", "cluster", "--name", s.Name, "--kubeconfig", s.Kubeconfig); err != nil {
 		return fmt.Errorf("stopping sandbox %q: %w", s.Name, err)
 	}

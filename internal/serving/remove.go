@@ -1,0 +1,156 @@
+package serving
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// workloadKinds are the users' Knative objects whose presence stops a removal.
+var workloadKinds = []struct {
+	Kind string
+	GVR  schema.GroupVersionResource
+}{
+	{"Service", schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "services"}},
+	{"Route", schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}},
+	{"DomainMapping", schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1beta1", Resource: "domainmappings"}},
+}
+
+// ErrWorkloadsExist means removal was refused because users' Knative objects exist.
+type ErrWorkloadsExist struct{ Objects []string }
+
+func (e *ErrWorkloadsExist) Error() string {
+	shown := e.Objects
+	more := ""
+	if len(shown) > 20 {
+		shown, more = shown[:20], fmt.Sprintf("\n  ... and %d more", len(e.Objects)-20)
+	}
+	return fmt.Sprintf("Knative Serving still serves %d Knative objects; removing the runtime would delete them with their CRDs:\n  %s%s\n"+
+		"Delete them first (or destroy the resources that manage them), or set delete_knative_objects = true to delete them with the runtime.",
+		len(e.Objects), strings.Join(shown, "\n  "), more)
+}
+
+// Workloads lists users' Knative Services, Routes and DomainMappings.
+func (in *Installer) Workloads(ctx context.Context) ([]string, error) {
+	var found []string
+	for _, w := range workloadKinds {
+		list, err := in.Clients.Dynamic.Resource(w.GVR).List(ctx, metav1.ListOptions{})
+		if apierrors.IsNotFound(err) {
+			continue // the CRD is gone
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing Knative %ss: %w", w.Kind, err)
+		}
+		for _, item := range list.Items {
+			// Routes of Services are the Services' own; list what users created.
+			if w.Kind == "Route" && len(item.GetOwnerReferences()) > 0 {
+				continue
+			}
+			found = append(found, w.Kind+" "+item.GetNamespace()+"/"+item.GetName())
+		}
+	}
+	sort.Strings(found)
+	return found, nil
+}
+
+// Remove uninstalls the runtime. It refuses while users' Knative objects exist
+// unless deleteWorkloads is set; then it deletes them first, while Knative's
+// controller still runs to finish their finalizers. It returns once every
+// object is gone, or says what is left when ctx ends.
+func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool) error {
+	workloads, err := in.Workloads(ctx)
+	if err != nil {
+		return err
+	}
+	if len(workloads) > 0 {
+		if !deleteWorkloads {
+			return &ErrWorkloadsExist{Objects: workloads}
+		}
+		in.progress("deleting %d Knative objects before the runtime", len(workloads))
+		for _, w := range workloadKinds {
+			if err := in.deleteEach(ctx, w.GVR); err != nil {
+				return fmt.Errorf("deleting Knative %ss: %w", w.Kind, err)
+			}
+		}
+		if err := pollUntil(ctx, func() bool { left, err := in.Workloads(ctx); return err == nil && len(left) == 0 }); err != nil {
+			left, _ := in.Workloads(context.Background())
+			return fmt.Errorf("Knative objects are still being deleted: %s", strings.Join(left, ", "))
+		}
+	}
+
+	objs, err := Desired(spec)
+	if err != nil {
+		return err
+	}
+	// Webhook configurations first: with failurePolicy Fail they would block
+	// deletes once the webhook is gone. CRDs last: deleting one deletes its objects.
+	rank := func(o *unstructured.Unstructured) int {
+		switch o.GetKind() {
+		case "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
+			return 0
+		case "CustomResourceDefinition":
+			return 2
+		}
+		return 1
+	}
+	sort.SliceStable(objs, func(i, j int) bool { return rank(objs[i]) < rank(objs[j]) })
+	in.progress("deleting %d objects", len(objs))
+	for _, o := range objs {
+		if err := in.deleteObject(ctx, o); err != nil {
+			return err
+		}
+	}
+	in.progress("waiting until the runtime's objects are gone")
+	var left []string
+	err = pollUntil(ctx, func() bool {
+		left = in.remaining(ctx, objs)
+		return len(left) == 0
+	})
+	if err != nil {
+		return fmt.Errorf("the runtime is partly removed; still present: %s. Run destroy again to finish", strings.Join(left, ", "))
+	}
+	return nil
+}
+
+func (in *Installer) deleteEach(ctx context.Context, gvr schema.GroupVersionResource) error {
+	list, err := in.Clients.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, item := range list.Items {
+		err := in.Clients.Dynamic.Resource(gvr).Namespace(item.GetNamespace()).Delete(ctx, item.GetName(), metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// remaining names the objects that still exist, cheapest first: namespaced
+// objects go with their namespaces, so those are checked by namespace.
+func (in *Installer) remaining(ctx context.Context, objs []*unstructured.Unstructured) []string {
+	live, err := in.listLive(ctx, objs)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var left []string
+	for _, o := range objs {
+		if got := live[liveKey(o)]; got != nil {
+			state := ""
+			if got.GetDeletionTimestamp() != nil {
+				state = " (terminating)"
+			}
+			left = append(left, objectKey(o)+state)
+		}
+	}
+	return left
+}

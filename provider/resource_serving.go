@@ -1,0 +1,452 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
+)
+
+const (
+	servingCreateTimeout = 20 * time.Minute
+	servingUpdateTimeout = 20 * time.Minute
+	servingDeleteTimeout = 10 * time.Minute
+	// maxDriftLines keeps a plan readable when much has drifted.
+	maxDriftLines = 25
+)
+
+// imageTemplatePattern: a registry.default template must name the container.
+var imageTemplatePattern = regexp.MustCompile(`^[^\s]*\$\{NAME\}[^\s]*$`)
+
+type servingResource struct {
+	data *ProviderData
+}
+
+var (
+	_ resource.ResourceWithConfigure   = (*servingResource)(nil)
+	_ resource.ResourceWithImportState = (*servingResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*servingResource)(nil)
+)
+
+func newServingResource() resource.Resource { return &servingResource{} }
+
+type servingModel struct {
+	ID                   types.String   `tfsdk:"id"`
+	Version              types.String   `tfsdk:"version"`
+	Ingress              types.String   `tfsdk:"ingress"`
+	HighAvailability     *haModel       `tfsdk:"high_availability"`
+	Registry             *registryModel `tfsdk:"registry"`
+	WaitForReady         types.Bool     `tfsdk:"wait_for_ready"`
+	DeleteKnativeObjects types.Bool     `tfsdk:"delete_knative_objects"`
+	InstalledVersion     types.String   `tfsdk:"installed_version"`
+	IngressClass         types.String   `tfsdk:"ingress_class"`
+	Ready                types.Bool     `tfsdk:"ready"`
+	Components           types.List     `tfsdk:"components"`
+	Drift                types.List     `tfsdk:"drift"`
+	Timeouts             timeouts.Value `tfsdk:"timeouts"`
+}
+
+type haModel struct {
+	Replicas types.Int64 `tfsdk:"replicas"`
+}
+
+type registryModel struct {
+	Default  types.String `tfsdk:"default"`
+	Override types.Map    `tfsdk:"override"`
+}
+
+var componentType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"name": types.StringType, "namespace": types.StringType, "ready": types.BoolType, "message": types.StringType,
+}}
+
+func (r *servingResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_serving"
+}
+
+func (r *servingResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		Description: "Installs, upgrades and removes the Knative Serving runtime (CRDs, controllers, webhook, " +
+			"Kourier) from release manifests embedded in the provider, so it works air-gapped. Create returns once " +
+			"the runtime is usable: CRDs established, deployments available, webhook serving. Refresh detects " +
+			"runtime objects that were deleted or changed and plans their repair, naming them in `drift`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed: true, Description: "Always \"knative-serving\", the runtime's namespace.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"version": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(manifests.DefaultVersion),
+				Description: fmt.Sprintf("Knative Serving version to install. One of %s; default %s. Upgrades go one minor "+
+					"version at a time; downgrades are refused.", strings.Join(manifests.Versions(), ", "), manifests.DefaultVersion),
+				Validators: []validator.String{stringvalidator.OneOf(manifests.Versions()...)},
+			},
+			"ingress": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString("kourier"),
+				Description:   "Networking layer to install. Only \"kourier\" is supported so far.",
+				Validators:    []validator.String{stringvalidator.OneOf(manifests.Ingresses()...)},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"high_availability": schema.SingleNestedAttribute{
+				Optional:    true,
+				Description: "Run every control plane component with several replicas (leader election spreads the work).",
+				Attributes: map[string]schema.Attribute{
+					"replicas": schema.Int64Attribute{
+						Required: true, Description: "Replicas of each control plane deployment (minimum of the autoscaled ones).",
+						Validators: []validator.Int64{int64validator.Between(1, 10)},
+					},
+				},
+			},
+			"registry": schema.SingleNestedAttribute{
+				Optional: true,
+				Description: "Rewrites image references for mirrored or air-gapped registries, like the Knative Operator's " +
+					"spec.registry. The queue-proxy sidecar image is rewritten in config-deployment too.",
+				Attributes: map[string]schema.Attribute{
+					"default": schema.StringAttribute{
+						Optional: true,
+						Description: "Image template for every container; ${NAME} is replaced by the container's name, " +
+							"for example \"registry.example.com/knative/${NAME}:v1.23.0\".",
+						Validators: []validator.String{stringvalidator.RegexMatches(imageTemplatePattern, "must be an image reference that contains ${NAME}")},
+					},
+					"override": schema.MapAttribute{
+						ElementType: types.StringType, Optional: true,
+						Description: "Images by container name (such as \"controller\" or \"queue-proxy\") or by \"deployment/container\"; wins over default.",
+					},
+				},
+			},
+			"wait_for_ready": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				Description: "Wait until the runtime is usable after create and update. Default true.",
+			},
+			"delete_knative_objects": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				Description: "On destroy, delete users' Knative Services, Routes and DomainMappings with the runtime. " +
+					"Default false: destroy refuses and lists them while they exist.",
+			},
+			"installed_version": schema.StringAttribute{Computed: true, Description: "Version found on the cluster."},
+			"ingress_class": schema.StringAttribute{Computed: true, Description: "Ingress class set in config-network.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"ready": schema.BoolAttribute{Computed: true, Description: "Whether every component is available."},
+			"components": schema.ListAttribute{
+				ElementType: componentType, Computed: true,
+				Description: "Readiness of each deployment of the runtime: name, namespace, ready and, when not ready, why.",
+			},
+			"drift": schema.ListAttribute{
+				ElementType: types.StringType, Computed: true,
+				Description: "What refresh found changed or missing on the cluster; apply repairs it. Empty when the runtime matches.",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *servingResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan refuses upgrades that skip a minor and downgrades, and plans the
+// repair of drift found by refresh.
+func (r *servingResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+		return
+	}
+	var plan, state servingModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	from := state.InstalledVersion.ValueString()
+	if from == "" {
+		from = state.Version.ValueString()
+	}
+	if !plan.Version.IsUnknown() && from != "" {
+		if msg := upgradeRefusal(from, plan.Version.ValueString()); msg != "" {
+			resp.Diagnostics.AddAttributeError(path.Root("version"), "Unsupported version change", msg)
+			return
+		}
+	}
+	var drift []string
+	resp.Diagnostics.Append(state.Drift.ElementsAs(ctx, &drift, false)...)
+	if len(drift) > 0 || plan.Version.ValueString() != state.InstalledVersion.ValueString() {
+		// Apply re-applies everything; afterwards nothing has drifted.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drift"), types.ListValueMust(types.StringType, nil))...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("installed_version"), plan.Version)...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready"), types.BoolUnknown())...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("components"), types.ListUnknown(componentType))...)
+	}
+}
+
+// upgradeRefusal explains why going from one version to another is not
+// allowed, or returns "".
+func upgradeRefusal(from, to string) string {
+	f, errF := semver.StrictNewVersion(from)
+	t, errT := semver.StrictNewVersion(to)
+	if errF != nil || errT != nil {
+		return ""
+	}
+	switch {
+	case t.LessThan(f):
+		return fmt.Sprintf("Knative Serving %s is installed; downgrading to %s is not supported (Knative does not support downgrades: "+
+			"stored objects may use fields the older version does not know). Keep version = %q or uninstall first.", from, to, from)
+	case t.Major() != f.Major() || t.Minor() > f.Minor()+1:
+		next := fmt.Sprintf("%d.%d", f.Major(), f.Minor()+1)
+		return fmt.Sprintf("Knative Serving upgrades one minor version at a time: from %s the next step is %s.x, not %s. "+
+			"Apply version = %q first.", from, next, to, latestPatch(next))
+	}
+	return ""
+}
+
+func latestPatch(minor string) string {
+	latest := minor + ".0"
+	for _, v := range manifests.Versions() {
+		if strings.HasPrefix(v, minor+".") {
+			latest = v
+		}
+	}
+	return latest
+}
+
+func (r *servingResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan servingModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, servingCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	installer := r.installer(ctx, &resp.Diagnostics)
+	if installer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	spec := plan.spec(ctx, &resp.Diagnostics)
+	err := installer.Apply(ctx, spec, nil, plan.WaitForReady.ValueBool())
+	// Objects may exist even when Apply failed: keep the resource in state
+	// (tainted), so it is finished or removed by the next apply, never orphaned.
+	r.refreshComputed(ctx, installer, spec, &plan, &resp.Diagnostics)
+	plan.Drift = types.ListValueMust(types.StringType, nil)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	if err != nil {
+		resp.Diagnostics.AddError("Installing Knative Serving failed", err.Error())
+	}
+}
+
+func (r *servingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state servingModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	installer := r.installer(ctx, &resp.Diagnostics)
+	if installer == nil {
+		return
+	}
+	if state.Version.IsNull() || state.Version.ValueString() == "" {
+		// Imported: adopt whatever version is installed.
+		if !r.adopt(ctx, installer, &state, &resp.Diagnostics) {
+			resp.State.RemoveResource(ctx)
+			return
+		}
+	}
+	spec := state.spec(ctx, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	obs, err := installer.Observe(ctx, spec)
+	if err != nil {
+		resp.Diagnostics.AddError("Reading Knative Serving failed", err.Error())
+		return
+	}
+	if !obs.Found {
+		tflog.Info(ctx, "Knative Serving is gone from the cluster; removing it from state")
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	state.ID = types.StringValue(serving.Namespace)
+	state.setObservation(obs, spec, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *servingResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state servingModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, servingUpdateTimeout)
+	resp.Diagnostics.Append(diags...)
+	installer := r.installer(ctx, &resp.Diagnostics)
+	if installer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	spec := plan.spec(ctx, &resp.Diagnostics)
+	previous := state.spec(ctx, &resp.Diagnostics)
+	if installed := state.InstalledVersion.ValueString(); manifests.Supported(installed) {
+		previous.Version = installed
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	err := installer.Apply(ctx, spec, &previous, plan.WaitForReady.ValueBool())
+	r.refreshComputed(ctx, installer, spec, &plan, &resp.Diagnostics)
+	plan.Drift = types.ListValueMust(types.StringType, nil)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	if err != nil {
+		resp.Diagnostics.AddError("Updating Knative Serving failed", err.Error())
+	}
+}
+
+func (r *servingResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state servingModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, servingDeleteTimeout)
+	resp.Diagnostics.Append(diags...)
+	installer := r.installer(ctx, &resp.Diagnostics)
+	if installer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	spec := state.spec(ctx, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := installer.Remove(ctx, spec, state.DeleteKnativeObjects.ValueBool()); err != nil {
+		var workloads *serving.ErrWorkloadsExist
+		if errors.As(err, &workloads) {
+			resp.Diagnostics.AddAttributeError(path.Root("delete_knative_objects"), "Knative objects still exist", err.Error())
+			return
+		}
+		resp.Diagnostics.AddError("Removing Knative Serving failed", err.Error())
+	}
+}
+
+// ImportState adopts an existing installation; its version is detected on read.
+func (r *servingResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if req.ID != serving.Namespace {
+		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import knative_serving with the ID %q (the runtime's namespace), not %q.", serving.Namespace, req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), serving.Namespace)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("wait_for_ready"), true)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("delete_knative_objects"), false)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("timeouts"), timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
+		"create": types.StringType, "update": types.StringType, "delete": types.StringType})})...)
+}
+
+// adopt fills version and ingress of an imported installation from the
+// cluster. It returns false when Knative Serving is not installed.
+func (r *servingResource) adopt(ctx context.Context, installer *serving.Installer, state *servingModel, diags *diag.Diagnostics) bool {
+	found, err := serving.Detect(ctx, installer.Clients)
+	if err != nil {
+		diags.AddError("Reading Knative Serving failed", err.Error())
+		return false
+	}
+	if !found.Installed {
+		return false
+	}
+	if !manifests.Supported(found.Version) {
+		diags.AddError("Unsupported Knative Serving version", fmt.Sprintf(
+			"Knative Serving %q is installed; this provider manages %s.", found.Version, strings.Join(manifests.Versions(), ", ")))
+		return false
+	}
+	state.Version = types.StringValue(found.Version)
+	state.Ingress = types.StringValue("kourier")
+	return true
+}
+
+func (r *servingResource) installer(ctx context.Context, diags *diag.Diagnostics) *serving.Installer {
+	clients := r.data.clients(diags)
+	if clients == nil {
+		return nil
+	}
+	return &serving.Installer{Clients: clients, Progress: func(msg string) { tflog.Info(ctx, msg) }}
+}
+
+// refreshComputed reads the computed attributes after an apply.
+func (r *servingResource) refreshComputed(ctx context.Context, installer *serving.Installer, spec serving.Spec, m *servingModel, diags *diag.Diagnostics) {
+	m.ID = types.StringValue(serving.Namespace)
+	obs, err := installer.Observe(ctx, spec)
+	if err != nil {
+		// The apply's own error says more; keep the state usable.
+		obs = &serving.Observation{Version: spec.Version}
+	}
+	m.setObservation(obs, spec, diags)
+}
+
+func (m *servingModel) setObservation(obs *serving.Observation, spec serving.Spec, diags *diag.Diagnostics) {
+	m.InstalledVersion = types.StringValue(obs.Version)
+	m.IngressClass = types.StringValue(serving.IngressClasses[spec.Ingress])
+	ready := len(obs.Components) > 0
+	var components []attr.Value
+	for _, c := range obs.Components {
+		ready = ready && c.Ready
+		v, d := types.ObjectValue(componentType.AttrTypes, map[string]attr.Value{
+			"name": types.StringValue(c.Name), "namespace": types.StringValue(c.Namespace),
+			"ready": types.BoolValue(c.Ready), "message": types.StringValue(c.Message),
+		})
+		diags.Append(d...)
+		components = append(components, v)
+	}
+	m.Ready = types.BoolValue(ready)
+	m.Components = types.ListValueMust(componentType, components)
+	drift := obs.Drift
+	if len(drift) > maxDriftLines {
+		drift = append(drift[:maxDriftLines:maxDriftLines], fmt.Sprintf("... and %d more", len(obs.Drift)-maxDriftLines))
+	}
+	lines := make([]attr.Value, len(drift))
+	for i, line := range drift {
+		lines[i] = types.StringValue(line)
+	}
+	m.Drift = types.ListValueMust(types.StringType, lines)
+}
+
+func (m *servingModel) spec(ctx context.Context, diags *diag.Diagnostics) serving.Spec {
+	spec := serving.Spec{Version: m.Version.ValueString(), Ingress: m.Ingress.ValueString()}
+	if spec.Ingress == "" {
+		spec.Ingress = "kourier"
+	}
+	if m.HighAvailability != nil {
+		spec.Replicas = int(m.HighAvailability.Replicas.ValueInt64())
+	}
+	if m.Registry != nil {
+		spec.Registry.Default = m.Registry.Default.ValueString()
+		if !m.Registry.Override.IsNull() {
+			diags.Append(m.Registry.Override.ElementsAs(ctx, &spec.Registry.Override, false)...)
+		}
+	}
+	return spec
+}
