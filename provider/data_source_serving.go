@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
 )
 
 type servingDataSource struct {
@@ -19,10 +20,12 @@ var _ datasource.DataSourceWithConfigure = (*servingDataSource)(nil)
 func newServingDataSource() datasource.DataSource { return &servingDataSource{} }
 
 type servingDataSourceModel struct {
-	ID        types.String `tfsdk:"id"`
-	Installed types.Bool   `tfsdk:"installed"`
-	Version   types.String `tfsdk:"version"`
-	Namespace types.String `tfsdk:"namespace"`
+	ID         types.String `tfsdk:"id"`
+	Installed  types.Bool   `tfsdk:"installed"`
+	Version    types.String `tfsdk:"version"`
+	Namespace  types.String `tfsdk:"namespace"`
+	Ready      types.Bool   `tfsdk:"ready"`
+	Components types.List   `tfsdk:"components"`
 }
 
 func (d *servingDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -37,6 +40,11 @@ func (d *servingDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 			"installed": schema.BoolAttribute{Computed: true, Description: "Whether Knative Serving's API (the services.serving.knative.dev CRD) is installed."},
 			"version":   schema.StringAttribute{Computed: true, Description: "Installed Knative Serving version, such as 1.23.0; empty when not installed."},
 			"namespace": schema.StringAttribute{Computed: true, Description: "Namespace the runtime runs in."},
+			"ready":     schema.BoolAttribute{Computed: true, Description: "Whether every component of the runtime is available; false when not installed."},
+			"components": schema.ListAttribute{
+				ElementType: componentType, Computed: true,
+				Description: "Readiness of each deployment of the runtime: name, namespace, ready and, when not ready, why. Empty when not installed or when the version is not one this provider installs.",
+			},
 		},
 	}
 }
@@ -55,10 +63,23 @@ func (d *servingDataSource) Read(ctx context.Context, _ datasource.ReadRequest, 
 		resp.Diagnostics.AddError("Cannot read the Knative Serving installation", err.Error())
 		return
 	}
+	model := servingModel{}
+	model.setObservation(&serving.Observation{}, serving.Spec{}, &resp.Diagnostics)
+	if status.Installed && manifests.Supported(status.Version) {
+		spec := serving.Spec{Version: status.Version, Ingress: "kourier"}
+		obs, err := (&serving.Installer{Clients: clients}).Observe(ctx, spec)
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot read the Knative Serving installation", err.Error())
+			return
+		}
+		model.setObservation(obs, spec, &resp.Diagnostics)
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, servingDataSourceModel{
-		ID:        types.StringValue(serving.Namespace),
-		Installed: types.BoolValue(status.Installed),
-		Version:   types.StringValue(status.Version),
-		Namespace: types.StringValue(serving.Namespace),
+		ID:         types.StringValue(serving.Namespace),
+		Installed:  types.BoolValue(status.Installed),
+		Version:    types.StringValue(status.Version),
+		Namespace:  types.StringValue(serving.Namespace),
+		Ready:      model.Ready,
+		Components: model.Components,
 	})...)
 }

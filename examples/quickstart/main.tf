@@ -13,8 +13,15 @@ terraform {
 # Connection settings come from KUBE_CONFIG_PATH (and the other KUBE_* variables).
 provider "knative" {}
 
-data "knative_serving" "this" {}
+# Installs Knative Serving with Kourier and returns once it is usable.
+resource "knative_serving" "this" {
+  version = "1.23.0"
+}
 
 output "knative_serving" {
-  value = data.knative_serving.this.installed ? "Knative Serving ${data.knative_serving.this.version} is installed" : "Knative Serving is not installed yet"
+  value = "Knative Serving ${knative_serving.this.installed_version} is ${knative_serving.this.ready ? "ready" : "not ready"} (ingress class ${knative_serving.this.ingress_class})"
+}
+
+output "components" {
+  value = { for c in knative_serving.this.components : "${c.namespace}/${c.name}" => c.ready ? "ready" : c.message }
 }

@@ -1,0 +1,28 @@
+# Knative Serving 1.23 with Kourier, from manifests embedded in the provider.
+resource "knative_serving" "this" {
+  version = "1.23.0"
+}
+
+# Highly available, from a mirrored registry (air-gapped clusters).
+resource "knative_serving" "mirrored" {
+  version = "1.23.0"
+
+  high_availability = {
+    replicas = 3
+  }
+
+  registry = {
+    default = "registry.example.com/knative/${NAME}:v1.23.0"
+    override = {
+      "queue-proxy" = "registry.example.com/knative/queue-proxy:v1.23.0"
+    }
+  }
+
+  timeouts {
+    create = "30m"
+  }
+}
+
+output "knative_components" {
+  value = { for c in knative_serving.this.components : c.name => c.ready }
+}

@@ -1,0 +1,347 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+)
+
+const servingAddress = "knative_serving.this"
+
+func servingConfig(c *acctest.Cluster, body string) string {
+	return c.ProviderBlock() + fmt.Sprintf("resource \"knative_serving\" \"this\" {\n%s\n}\n", body)
+}
+
+func TestAccServing_installRepairImport(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	ctx := context.Background()
+	config := servingConfig(c, "")
+	withDataSource := config + `
+data "knative_serving" "installed" {
+  depends_on = [knative_serving.this]
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{
+			{
+				// The harness fails the step if the plan after apply is not empty.
+				Config: withDataSource,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("installed_version"), knownvalue.StringExact("1.23.0")),
+					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("ready"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("ingress_class"), knownvalue.StringExact("kourier.ingress.networking.knative.dev")),
+					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("drift"), knownvalue.ListSizeExact(0)),
+					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("installed"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("version"), knownvalue.StringExact("1.23.0")),
+					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("ready"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("components"), knownvalue.ListSizeExact(6)),
+					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("components"), knownvalue.ListPartial(map[int]knownvalue.Check{
+						0: knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"name": knownvalue.StringExact("activator"), "namespace": knownvalue.StringExact("knative-serving"),
+							"ready": knownvalue.Bool(true), "message": knownvalue.StringExact(""),
+						}),
+					})),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkIngressClass(clients, "kourier.ingress.networking.knative.dev"),
+					checkWebhookAdmits(clients),
+				),
+			},
+			{
+				// Out-of-band deletions: refresh names them, the plan repairs them.
+				PreConfig: func() {
+					mustDelete(t, clients.Kubernetes.AppsV1().Deployments("knative-serving").Delete(ctx, "controller", metav1.DeleteOptions{}))
+					mustDelete(t, clients.Kubernetes.RbacV1().ClusterRoles().Delete(ctx, "knative-serving-namespaced-view", metav1.DeleteOptions{}))
+				},
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckTypeSetElemAttr(servingAddress, "drift.*", "Deployment knative-serving/controller is missing"),
+					resource.TestCheckTypeSetElemAttr(servingAddress, "drift.*", "ClusterRole knative-serving-namespaced-view is missing"),
+				),
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(servingAddress, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(servingAddress, tfjsonpath.New("drift"), knownvalue.ListSizeExact(0)),
+				}},
+				Check: func(*terraform.State) error {
+					if _, err := clients.Kubernetes.AppsV1().Deployments("knative-serving").Get(ctx, "controller", metav1.GetOptions{}); err != nil {
+						return fmt.Errorf("the controller deployment was not repaired: %w", err)
+					}
+					_, err := clients.Kubernetes.RbacV1().ClusterRoles().Get(ctx, "knative-serving-namespaced-view", metav1.GetOptions{})
+					return err
+				},
+			},
+			{
+				// A changed image is drift too, named at the container.
+				PreConfig: func() {
+					patch := `{"spec":{"template":{"spec":{"containers":[{"name":"webhook","image":"example.com/not-knative:1"}]}}}}`
+					_, err := clients.Kubernetes.AppsV1().Deployments("knative-serving").Patch(ctx, "webhook", "application/strategic-merge-patch+json", []byte(patch), metav1.PatchOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+				},
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true,
+				Check: resource.TestMatchResourceAttr(servingAddress, "drift.0",
+					regexp.MustCompile(`^Deployment knative-serving/webhook: spec.template.spec.containers\[name=webhook\].image is "example.com/not-knative:1", want "gcr.io/knative-releases/`)),
+			},
+			{Config: config},
+			{
+				ResourceName:      servingAddress,
+				ImportState:       true,
+				ImportStateId:     "knative-serving",
+				ImportStateVerify: true,
+				// Readiness may be re-evaluated in between; the rest must match.
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+		},
+	})
+}
+
+func TestAccServing_upgradeOneMinorAtATime(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	version := func(v string) string { return servingConfig(c, fmt.Sprintf("  version = %q", v)) }
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{
+			{Config: version("1.21.3"), Check: checkCRDVersion(clients, "1.21.3")},
+			{Config: version("1.23.0"), ExpectError: wrapped(`Unsupported version change`, `one minor version at a time: from 1.21.3 the next step is 1.22.x, not 1.23.0. Apply version = "1.22.1" first.`)},
+			{
+				Config: version("1.22.1"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(servingAddress, plancheck.ResourceActionUpdate),
+				}},
+				Check: checkCRDVersion(clients, "1.22.1"),
+			},
+			{
+				Config: version("1.23.0"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("installed_version"), knownvalue.StringExact("1.23.0")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(checkCRDVersion(clients, "1.23.0"), checkSingleStoredVersions(clients)),
+			},
+			{Config: version("1.22.1"), ExpectError: wrapped(`Unsupported version change`, `Knative Serving 1.23.0 is installed; downgrading to 1.22.1 is not supported`)},
+		},
+	})
+}
+
+func TestAccServing_destroyWithKnativeObjects(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{
+			{Config: servingConfig(c, "")},
+			{
+				PreConfig:   func() { createKnativeService(t, clients, "default", "keep-me") },
+				Config:      servingConfig(c, ""),
+				Destroy:     true,
+				ExpectError: regexp.MustCompile(`(?s)Knative objects still exist.*Service default/keep-me.*delete_knative_objects = true`),
+			},
+			{
+				// Refused destroy removed nothing: the runtime still serves.
+				Config: servingConfig(c, ""),
+				Check:  checkWebhookAdmits(clients),
+			},
+			{
+				// Opting in: the final destroy deletes the Service, then the runtime.
+				Config: servingConfig(c, "  delete_knative_objects = true"),
+			},
+		},
+	})
+}
+
+// An install interrupted midway (as when the provider is killed) leaves
+// objects without state; the next apply adopts them and converges.
+func TestAccServing_interruptedInstallConverges(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+					defer cancel()
+					fm := &kube.Clients{REST: clients.REST, Kubernetes: clients.Kubernetes, Dynamic: clients.Dynamic, APIExtensions: clients.APIExtensions, FieldManager: "terraform-provider-knative"}
+					err := (&serving.Installer{Clients: fm}).Apply(ctx, serving.Spec{Version: "1.23.0", Ingress: "kourier"}, nil, true)
+					if err == nil {
+						t.Fatal("the install was meant to be interrupted but finished")
+					}
+				},
+				Config: servingConfig(c, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("ready"), knownvalue.Bool(true)),
+				},
+			},
+			{
+				// A create that fails (here: its timeout) keeps the resource in
+				// state, tainted; the next apply replaces it and converges.
+				Config:      servingConfig(c, "  timeouts {\n    create = \"1ms\"\n  }"),
+				Taint:       []string{servingAddress},
+				ExpectError: regexp.MustCompile(`Installing Knative Serving failed`),
+			},
+			{Config: servingConfig(c, "")},
+		},
+	})
+}
+
+func TestServing_badArguments(t *testing.T) {
+	for _, tc := range []struct{ name, body, error string }{
+		{"unknown version", `version = "1.19.0"`, `(?s)version.*value must be one of:.*"1.23.0"`},
+		{"unsupported ingress", `ingress = "istio"`, `(?s)ingress.*value must be one of: \["kourier"\]`},
+		{"registry template without NAME", `registry = { default = "registry.example.com/knative:1" }`, `(?s)registry.default.*must be an image reference that contains \$\{NAME\}`},
+		{"zero replicas", `high_availability = { replicas = 0 }`, `(?s)high_availability.replicas.*between 1 and 10`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					// Nothing listens on port 1: plan-time validation must not need the cluster.
+					Config:      "provider \"knative\" {\n  host = \"https://127.0.0.1:1\"\n}\nresource \"knative_serving\" \"this\" {\n  " + tc.body + "\n}\n",
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(tc.error),
+				}},
+			})
+		})
+	}
+}
+
+// wrapped matches the phrases in order, whatever line wrapping Terraform applies.
+func wrapped(phrases ...string) *regexp.Regexp {
+	parts := make([]string, len(phrases))
+	for i, p := range phrases {
+		parts[i] = strings.Join(strings.Fields(regexp.QuoteMeta(p)), `\s+`)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(parts, ".*"))
+}
+
+func mustDelete(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkIngressClass(c *kube.Clients, want string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		cm, err := c.Kubernetes.CoreV1().ConfigMaps("knative-serving").Get(context.Background(), "config-network", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got := cm.Data["ingress-class"]; got != want {
+			return fmt.Errorf("config-network ingress-class is %q, want %q", got, want)
+		}
+		return nil
+	}
+}
+
+// checkWebhookAdmits proves admission goes through Knative's webhook: it
+// rejects an invalid Knative Service (the API schema alone would accept it).
+func checkWebhookAdmits(c *kube.Clients) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		svc := knativeService("default", "webhook-probe")
+		_ = unstructured.SetNestedField(svc.Object, int64(-5), "spec", "template", "spec", "containerConcurrency")
+		_, err := c.Dynamic.Resource(knativeServices).Namespace("default").Create(context.Background(), svc, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || !strings.Contains(err.Error(), "admission webhook") {
+			return fmt.Errorf("want a rejection by Knative's admission webhook, got %v", err)
+		}
+		return nil
+	}
+}
+
+func checkCRDVersion(c *kube.Clients, want string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		crd, err := c.APIExtensions.ApiextensionsV1().CustomResourceDefinitions().Get(context.Background(), "services.serving.knative.dev", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got := crd.Labels["app.kubernetes.io/version"]; got != want {
+			return fmt.Errorf("Service CRD is at version %q, want %q", got, want)
+		}
+		return nil
+	}
+}
+
+// checkSingleStoredVersions: after an upgrade every Knative CRD stores one version.
+func checkSingleStoredVersions(c *kube.Clients) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		crds, err := c.APIExtensions.ApiextensionsV1().CustomResourceDefinitions().List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=knative-serving"})
+		if err != nil {
+			return err
+		}
+		for _, crd := range crds.Items {
+			if len(crd.Status.StoredVersions) != 1 {
+				return fmt.Errorf("CRD %s stores versions %v after the upgrade", crd.Name, crd.Status.StoredVersions)
+			}
+		}
+		return nil
+	}
+}
+
+func checkRuntimeRemoved(c *kube.Clients) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		if _, err := c.Kubernetes.CoreV1().Namespaces().Get(ctx, "knative-serving", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("namespace knative-serving still exists after destroy (err %v)", err)
+		}
+		crds, err := c.APIExtensions.ApiextensionsV1().CustomResourceDefinitions().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=knative-serving"})
+		if err != nil {
+			return err
+		}
+		if len(crds.Items) > 0 {
+			return fmt.Errorf("%d Knative CRDs remain after destroy, such as %s", len(crds.Items), crds.Items[0].Name)
+		}
+		return nil
+	}
+}
+
+var knativeServices = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "services"}
+
+func knativeService(namespace, name string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "serving.knative.dev/v1",
+		"kind":       "Service",
+		"metadata":   map[string]any{"name": name, "namespace": namespace},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			// kind.local images are not resolved against a registry (offline sandbox).
+			"containers": []any{map[string]any{"image": "kind.local/hello:latest"}},
+		}}},
+	}}
+}
+
+func createKnativeService(t *testing.T, c *kube.Clients, namespace, name string) {
+	t.Helper()
+	_, err := c.Dynamic.Resource(knativeServices).Namespace(namespace).Create(context.Background(), knativeService(namespace, name), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("creating Knative Service %s/%s: %v", namespace, name, err)
+	}
+}
