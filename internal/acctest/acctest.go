@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"testing"
@@ -48,7 +49,7 @@ var (
 
 // PreCheck skips acceptance tests unless TF_ACC is set, saying so, and returns
 // the cluster to test against, starting the sandbox if needed.
-func PreCheck(t *testing.T) *Cluster {
+func PreCheck(t testing.TB) *Cluster {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 (make test does) to run it against a sandbox or KNATIVE_TEST_KUBECONFIG")
@@ -82,7 +83,7 @@ func (c *Cluster) ProviderBlock() string {
 }
 
 // RawConfig is the parsed kubeconfig with file references inlined.
-func (c *Cluster) RawConfig(t *testing.T) (clientcmdapi.Config, *clientcmdapi.Cluster, *clientcmdapi.AuthInfo) {
+func (c *Cluster) RawConfig(t testing.TB) (clientcmdapi.Config, *clientcmdapi.Cluster, *clientcmdapi.AuthInfo) {
 	t.Helper()
 	raw, err := clientcmd.LoadFromFile(c.Kubeconfig)
 	if err != nil {
@@ -103,7 +104,7 @@ func (c *Cluster) RawConfig(t *testing.T) (clientcmdapi.Config, *clientcmdapi.Cl
 }
 
 // Clients are admin clients for test setup and for checking what the provider did.
-func (c *Cluster) Clients(t *testing.T) *kube.Clients {
+func (c *Cluster) Clients(t testing.TB) *kube.Clients {
 	t.Helper()
 	cfg, err := c.RESTConfig()
 	if err != nil {
@@ -126,6 +127,20 @@ func (c *Cluster) RESTConfig() (*rest.Config, error) {
 	}
 	cfg.QPS, cfg.Burst = 50, 100
 	return cfg, nil
+}
+
+// Kubectl is the path of the kubectl the sandbox builds (same Kubernetes version).
+func Kubectl(t testing.TB) string {
+	t.Helper()
+	opts := sandbox.Options{}
+	if err := opts.Complete(); err != nil {
+		t.Fatal(err)
+	}
+	bins, err := (&sandbox.Builder{ToolsDir: opts.ToolsDir, CacheDir: opts.CacheDir, Log: io.Discard}).BuildCluster(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bins.Kubectl
 }
 
 // ExecPluginEnv, when set in a test binary's environment, makes RunExecPlugin

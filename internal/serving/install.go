@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
@@ -350,10 +349,20 @@ func (in *Installer) waitFor(ctx context.Context, k kind, namespace, what string
 
 type dynamicResource = dynamic.ResourceInterface
 
-// pollUntil retries ok every second until it returns true or ctx ends. Only
-// for checks that have nothing to watch, like a dry-run through a webhook.
+// pollUntil retries ok until it returns true or ctx ends, from every 100ms
+// backing off to every 2s: quick when readiness is near, light when it is
+// not. Only for checks that have nothing to watch, like a dry-run through a webhook.
 func pollUntil(ctx context.Context, ok func() bool) error {
-	return wait.PollUntilContextCancel(ctx, time.Second, true, func(context.Context) (bool, error) { return ok(), nil })
+	delay := 100 * time.Millisecond
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*3/2, 2*time.Second)
+	}
+	return nil
 }
 
 func keyOf(o *unstructured.Unstructured) string {

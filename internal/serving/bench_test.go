@@ -1,0 +1,182 @@
+package serving_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+)
+
+var benchSpec = serving.Spec{Version: "1.23.0", Ingress: "kourier"}
+
+// BenchmarkInstallVsKubectl installs the runtime with the provider's engine and,
+// alternately, with `kubectl apply --server-side` of the same objects followed
+// by the same waits. It reports both times and their ratio (goal: <= 1), and
+// the same for the apply phase alone. The provider's apply waits for the CRDs
+// between its two phases, as kubectl's does with kubectl wait.
+func BenchmarkInstallVsKubectl(b *testing.B) {
+	c := acctest.PreCheck(b)
+	installer := benchInstaller(b, c, nil)
+	kubectl := acctest.Kubectl(b)
+	dir := b.TempDir()
+	first, rest := writeManifests(b, dir)
+	ctx := context.Background()
+
+	var provider, baseline, providerApply, baselineApply time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		removeRuntime(b, installer)
+		b.StartTimer()
+		start := time.Now()
+		if err := installer.Apply(ctx, benchSpec, nil, false); err != nil {
+			b.Fatal(err)
+		}
+		providerApply += time.Since(start)
+		if err := installer.WaitReady(ctx, benchSpec); err != nil {
+			b.Fatal(err)
+		}
+		provider += time.Since(start)
+
+		b.StopTimer()
+		removeRuntime(b, installer)
+		b.StartTimer()
+		start = time.Now()
+		runKubectl(b, kubectl, c, "apply", "--server-side", "--force-conflicts", "--field-manager=bench-kubectl", "-f", first)
+		runKubectl(b, kubectl, c, "wait", "--for=condition=Established", "--timeout=5m", "crd", "-l", "app.kubernetes.io/name=knative-serving")
+		runKubectl(b, kubectl, c, "apply", "--server-side", "--force-conflicts", "--field-manager=bench-kubectl", "-f", rest)
+		baselineApply += time.Since(start)
+		if err := installer.WaitReady(ctx, benchSpec); err != nil {
+			b.Fatal(err)
+		}
+		baseline += time.Since(start)
+	}
+	b.StopTimer()
+	removeRuntime(b, installer)
+	b.ReportMetric(float64(provider.Milliseconds())/float64(b.N), "provider-ms/install")
+	b.ReportMetric(float64(baseline.Milliseconds())/float64(b.N), "kubectl-ms/install")
+	b.ReportMetric(provider.Seconds()/baseline.Seconds(), "ratio-vs-kubectl")
+	// The apply phase alone (both then run the same waits).
+	b.ReportMetric(float64(providerApply.Milliseconds())/float64(b.N), "provider-apply-ms")
+	b.ReportMetric(float64(baselineApply.Milliseconds())/float64(b.N), "kubectl-apply-ms")
+	b.ReportMetric(providerApply.Seconds()/baselineApply.Seconds(), "apply-ratio-vs-kubectl")
+}
+
+// BenchmarkRefreshRequests counts the API requests one refresh of an installed
+// runtime costs, against the floor of a GET per object.
+func BenchmarkRefreshRequests(b *testing.B) {
+	c := acctest.PreCheck(b)
+	var requests atomic.Int64
+	installer := benchInstaller(b, c, &requests)
+	ctx := context.Background()
+	if err := installer.Apply(ctx, benchSpec, nil, true); err != nil {
+		b.Fatal(err)
+	}
+	desired, err := serving.Desired(benchSpec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	requests.Store(0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		obs, err := installer.Observe(ctx, benchSpec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(obs.Drift) > 0 {
+			b.Fatalf("an installed runtime shows drift: %v", obs.Drift)
+		}
+	}
+	b.StopTimer()
+	perRefresh := float64(requests.Load()) / float64(b.N)
+	b.ReportMetric(perRefresh, "requests/refresh")
+	b.ReportMetric(float64(len(desired)), "objects")
+	b.ReportMetric(perRefresh/float64(len(desired)), "ratio-vs-get-per-object")
+	removeRuntime(b, installer)
+}
+
+func benchInstaller(b *testing.B, c *acctest.Cluster, requests *atomic.Int64) *serving.Installer {
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = kube.DefaultQPS, kube.DefaultBurst
+	if requests != nil {
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(r *http.Request) (*http.Response, error) { requests.Add(1); return rt.RoundTrip(r) })
+		})
+	}
+	clients, err := kube.ClientsFor(cfg, kube.DefaultFieldManager)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &serving.Installer{Clients: clients}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+
+func removeRuntime(b *testing.B, installer *serving.Installer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := installer.Remove(ctx, benchSpec, true); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// writeManifests writes the desired objects as kubectl would get them: the
+// namespaces and CRDs, and the rest.
+func writeManifests(b *testing.B, dir string) (string, string) {
+	desired, err := serving.Desired(benchSpec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var first, rest bytes.Buffer
+	for _, o := range desired {
+		out := &rest
+		if o.GetKind() == "Namespace" || o.GetKind() == "CustomResourceDefinition" {
+			out = &first
+		}
+		writeYAML(b, out, o)
+	}
+	firstPath, restPath := filepath.Join(dir, "first.yaml"), filepath.Join(dir, "rest.yaml")
+	if err := os.WriteFile(firstPath, first.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(restPath, rest.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return firstPath, restPath
+}
+
+func writeYAML(b *testing.B, out *bytes.Buffer, o *unstructured.Unstructured) {
+	data, err := yaml.Marshal(o.Object)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out.WriteString("---\n")
+	out.Write(data)
+}
+
+func runKubectl(b *testing.B, kubectl string, c *acctest.Cluster, args ...string) {
+	args = append([]string{"--kubeconfig", c.Kubeconfig}, args...)
+	if c.Context != "" {
+		args = append([]string{"--context", c.Context}, args...)
+	}
+	if out, err := exec.Command(kubectl, args...).CombinedOutput(); err != nil {
+		b.Fatalf("kubectl %v: %v\n%s", args, err, out)
+	}
+}
