@@ -125,9 +125,9 @@ func (r *servingResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Attributes: map[string]schema.Attribute{
 					"default": schema.StringAttribute{
 						Optional: true,
-						Description: "Image template for every container; ${NAME} is replaced by the container's name, " +
-							"for example \"registry.example.com/knative/${NAME}:v1.23.0\".",
-						Validators: []validator.String{stringvalidator.RegexMatches(imageTemplatePattern, "must be an image reference that contains ${NAME}")},
+						Description: "Image template for every container; ${NAME} is replaced by the container's name. " +
+							"In HCL write it as $${NAME}, for example \"registry.example.com/knative/$${NAME}:v1.23.0\".",
+						Validators: []validator.String{stringvalidator.RegexMatches(imageTemplatePattern, "must be an image reference that contains ${NAME} (written $${NAME} in HCL)")},
 					},
 					"override": schema.MapAttribute{
 						ElementType: types.StringType, Optional: true,

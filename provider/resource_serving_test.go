@@ -178,6 +178,42 @@ func TestAccServing_destroyWithKnativeObjects(t *testing.T) {
 	})
 }
 
+func TestAccServing_highAvailabilityMirroredNoWait(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	ctx := context.Background()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{{
+			Config: servingConfig(c, `
+  wait_for_ready    = false
+  high_availability = { replicas = 2 }
+  registry = {
+    default  = "registry.example.com/knative/$${NAME}:v1.23.0"
+    override = { "queue-proxy" = "registry.example.com/qp@sha256:0000000000000000000000000000000000000000000000000000000000000000" }
+  }`),
+			Check: func(*terraform.State) error {
+				d, err := clients.Kubernetes.AppsV1().Deployments("knative-serving").Get(ctx, "controller", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if *d.Spec.Replicas != 2 || d.Spec.Template.Spec.Containers[0].Image != "registry.example.com/knative/controller:v1.23.0" {
+					return fmt.Errorf("controller has %d replicas and image %s", *d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Image)
+				}
+				cm, err := clients.Kubernetes.CoreV1().ConfigMaps("knative-serving").Get(ctx, "config-deployment", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if got := cm.Data["queue-sidecar-image"]; !strings.HasPrefix(got, "registry.example.com/qp@") {
+					return fmt.Errorf("queue-sidecar-image is %q", got)
+				}
+				return nil
+			},
+		}},
+	})
+}
+
 // An install interrupted midway (as when the provider is killed) leaves
 // objects without state; the next apply adopts them and converges.
 func TestAccServing_interruptedInstallConverges(t *testing.T) {

@@ -12,6 +12,7 @@ else
   # Started here, not inside go test, so a first build shows its progress.
   export KNATIVE_TEST_KUBECONFIG="$(go run ./internal/cmd/sandbox up -name test -quiet)"
   unset KNATIVE_TEST_CONTEXT
+  export KNATIVE_TEST_SANDBOX=1 # the sandbox's own tests run too
   echo "acceptance tests run against the sandbox \"test\" ($KNATIVE_TEST_KUBECONFIG)"
 fi
 export TF_ACC=1

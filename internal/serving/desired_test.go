@@ -123,3 +123,19 @@ func TestDesiredRefusesUnknownVersions(t *testing.T) {
 		t.Error("istio is not embedded and must be refused")
 	}
 }
+
+func TestDroppedObjectsArePruned(t *testing.T) {
+	obj := func(kind, namespace, name string) *unstructured.Unstructured {
+		o := &unstructured.Unstructured{}
+		o.SetKind(kind)
+		o.SetNamespace(namespace)
+		o.SetName(name)
+		return o
+	}
+	old := []*unstructured.Unstructured{obj("Deployment", Namespace, "controller"), obj("Deployment", Namespace, "domain-mapping"), obj("ConfigMap", Namespace, "domain-mapping")}
+	current := []*unstructured.Unstructured{obj("Deployment", Namespace, "controller"), obj("ConfigMap", Namespace, "domain-mapping")}
+	got := dropped(old, current)
+	if len(got) != 1 || got[0].GetKind() != "Deployment" || got[0].GetName() != "domain-mapping" {
+		t.Fatalf("want only Deployment domain-mapping pruned, got %v", got)
+	}
+}

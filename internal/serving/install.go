@@ -120,20 +120,28 @@ func (in *Installer) prune(ctx context.Context, previous Spec, current []*unstru
 	if err != nil {
 		return err
 	}
-	keep := map[string]bool{}
-	for _, o := range current {
-		keep[objectKey(o)] = true
-	}
-	for _, o := range old {
-		if keep[objectKey(o)] {
-			continue
-		}
-		in.progress("pruning %s (not shipped by Knative Serving %s)", objectKey(o), current[0].GetLabels()["app.kubernetes.io/version"])
+	for _, o := range dropped(old, current) {
+		in.progress("pruning %s (not shipped by this version)", objectKey(o))
 		if err := in.deleteObject(ctx, o); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// dropped returns the objects of old that current does not have.
+func dropped(old, current []*unstructured.Unstructured) []*unstructured.Unstructured {
+	keep := map[string]bool{}
+	for _, o := range current {
+		keep[liveKey(o)] = true
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range old {
+		if !keep[liveKey(o)] {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // migrateStorageVersions rewrites stored objects to each CRD's storage version

@@ -12,7 +12,8 @@ resource "knative_serving" "mirrored" {
   }
 
   registry = {
-    default = "registry.example.com/knative/${NAME}:v1.23.0"
+    # $${NAME} is the container name ($$ keeps HCL from interpolating it).
+    default = "registry.example.com/knative/$${NAME}:v1.23.0"
     override = {
       "queue-proxy" = "registry.example.com/knative/queue-proxy:v1.23.0"
     }
