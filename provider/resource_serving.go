@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -246,15 +247,10 @@ func (r *servingResource) Create(ctx context.Context, req resource.CreateRequest
 	defer cancel()
 
 	spec := plan.spec(ctx, &resp.Diagnostics)
-	err := installer.Apply(ctx, spec, nil, plan.WaitForReady.ValueBool())
-	// Objects may exist even when Apply failed: keep the resource in state
-	// (tainted), so it is finished or removed by the next apply, never orphaned.
-	r.refreshComputed(ctx, installer, spec, &plan, &resp.Diagnostics)
-	plan.Drift = types.ListValueMust(types.StringType, nil)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
-	if err != nil {
-		resp.Diagnostics.AddError("Installing Knative Serving failed", err.Error())
+	if resp.Diagnostics.HasError() {
+		return
 	}
+	r.applyAndRecord(ctx, installer, spec, nil, &plan, &resp.State, &resp.Diagnostics, "Installing Knative Serving failed")
 }
 
 func (r *servingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -317,12 +313,21 @@ func (r *servingResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	err := installer.Apply(ctx, spec, &previous, plan.WaitForReady.ValueBool())
-	r.refreshComputed(ctx, installer, spec, &plan, &resp.Diagnostics)
-	plan.Drift = types.ListValueMust(types.StringType, nil)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	r.applyAndRecord(ctx, installer, spec, &previous, &plan, &resp.State, &resp.Diagnostics, "Updating Knative Serving failed")
+}
+
+// applyAndRecord applies spec and records the result in state even when the
+// apply failed: objects may exist then, so the resource stays in state
+// (tainted after a failed create) to be finished or removed by the next
+// apply, never orphaned.
+func (r *servingResource) applyAndRecord(ctx context.Context, installer *serving.Installer, spec serving.Spec, previous *serving.Spec,
+	m *servingModel, state *tfsdk.State, diags *diag.Diagnostics, failure string) {
+	err := installer.Apply(ctx, spec, previous, m.WaitForReady.ValueBool())
+	r.refreshComputed(ctx, installer, spec, m, diags)
+	m.Drift = types.ListValueMust(types.StringType, nil) // everything was just applied
+	diags.Append(state.Set(ctx, m)...)
 	if err != nil {
-		resp.Diagnostics.AddError("Updating Knative Serving failed", err.Error())
+		diags.AddError(failure, err.Error())
 	}
 }
 
