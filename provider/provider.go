@@ -219,6 +219,7 @@ func (p *knativeProvider) Configure(ctx context.Context, req provider.ConfigureR
 func (p *knativeProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newServingResource,
+		newServingConfigResource,
 	}
 }
 

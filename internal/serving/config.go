@@ -1,0 +1,239 @@
+package serving
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
+	netcfg "knative.dev/networking/pkg/config"
+	"knative.dev/pkg/leaderelection"
+	"knative.dev/pkg/logging"
+	apisconfig "knative.dev/serving/pkg/apis/config"
+	asconfig "knative.dev/serving/pkg/autoscaler/config"
+	"knative.dev/serving/pkg/deployment"
+	"knative.dev/serving/pkg/gc"
+	servingobservability "knative.dev/serving/pkg/observability"
+	certconfig "knative.dev/serving/pkg/reconciler/certificate/config"
+	routeconfig "knative.dev/serving/pkg/reconciler/route/config"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
+)
+
+// ExampleKey holds a config map's documentation; Knative's webhook refuses edits to it.
+const ExampleKey = "_example"
+
+// configParsers validate a config map's data with Knative's own parsers, the
+// ones its controllers and webhook use. Maps without a parser are only checked
+// for unknown keys.
+var configParsers = map[string]func(map[string]string) error{
+	"autoscaler": func(d map[string]string) error { _, err := asconfig.NewConfigFromMap(d); return err },
+	"certmanager": func(d map[string]string) error {
+		_, err := certconfig.NewCertManagerConfigFromConfigMap(configMap(d))
+		return err
+	},
+	"defaults":   func(d map[string]string) error { _, err := apisconfig.NewDefaultsConfigFromMap(d); return err },
+	"deployment": func(d map[string]string) error { _, err := deployment.NewConfigFromMap(d); return err },
+	"domain": func(d map[string]string) error {
+		_, err := routeconfig.NewDomainFromConfigMap(configMap(d))
+		return err
+	},
+	"features": func(d map[string]string) error { _, err := apisconfig.NewFeaturesConfigFromMap(d); return err },
+	"gc": func(d map[string]string) error {
+		_, err := gc.NewConfigFromConfigMapFunc(context.Background())(configMap(d))
+		return err
+	},
+	"leader-election": func(d map[string]string) error { _, err := leaderelection.NewConfigFromMap(d); return err },
+	"logging":         func(d map[string]string) error { _, err := logging.NewConfigFromMap(d); return err },
+	"network":         func(d map[string]string) error { _, err := netcfg.NewConfigFromMap(d); return err },
+	"observability":   func(d map[string]string) error { _, err := servingobservability.NewFromMap(d); return err },
+	"tracing":         nil,
+}
+
+// ConfigNames are the config maps of knative-serving, without the config- prefix.
+func ConfigNames() []string {
+	names := make([]string, 0, len(configParsers))
+	for name := range configParsers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func configMap(data map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{Data: data}
+}
+
+// ValidateConfig checks data for config-<name> with Knative's parser. Keys the
+// release itself sets (such as config-deployment's queue-sidecar-image) are
+// filled in from the release when data does not have them, as on the cluster.
+func ValidateConfig(name string, data map[string]string) error {
+	parse := configParsers[name]
+	if parse == nil {
+		return nil
+	}
+	merged := map[string]string{}
+	for k, v := range releaseConfigData(name) {
+		if k != ExampleKey {
+			merged[k] = v
+		}
+	}
+	for k, v := range data {
+		merged[k] = v
+	}
+	return parse(merged)
+}
+
+// UnknownConfigKeys lists keys of data that config-<name>'s documentation
+// (its _example) does not mention: Knative ignores them silently. The domain
+// map's keys are domain names, so none is unknown there.
+func UnknownConfigKeys(name string, data map[string]string) []string {
+	if name == "domain" {
+		return nil
+	}
+	known := knownConfigKeys(name)
+	if len(known) == 0 {
+		return nil
+	}
+	var unknown []string
+	for k := range data {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	return unknown
+}
+
+// exampleKeyLine matches "key: value" lines of an _example block.
+var exampleKeyLine = regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._/-]*):`)
+
+func knownConfigKeys(name string) map[string]bool {
+	known := map[string]bool{}
+	for k := range releaseConfigData(name) {
+		known[k] = true
+	}
+	for _, line := range strings.Split(releaseConfigData(name)[ExampleKey], "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		if m := exampleKeyLine.FindStringSubmatch(line); m != nil {
+			known[m[1]] = true
+		}
+	}
+	delete(known, ExampleKey)
+	return known
+}
+
+// releaseConfigData is the data of config-<name> as the default release ships it.
+func releaseConfigData(name string) map[string]string { return releaseConfigs()["config-"+name] }
+
+// releaseConfigs parses the embedded release once, on first use.
+var releaseConfigs = sync.OnceValue(func() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	objs, err := Desired(Spec{Version: manifests.DefaultVersion, Ingress: "kourier"})
+	if err != nil {
+		return out
+	}
+	for _, o := range objs {
+		if o.GetKind() == "ConfigMap" && o.GetNamespace() == Namespace {
+			out[o.GetName()], _, _ = unstructured.NestedStringMap(o.Object, "data")
+		}
+	}
+	return out
+})
+
+// Config manages some keys of one knative-serving config map with its own
+// field manager: keys owned by the runtime installer or anyone else are never
+// touched, and a key another manager owns is a conflict, not an overwrite.
+type Config struct {
+	Clients *kube.Clients
+	Name    string // without the config- prefix
+}
+
+// ConfigMapName is the config map's full name.
+func (c *Config) ConfigMapName() string { return "config-" + c.Name }
+
+// FieldManager owns the keys of one config map; one resource per config map.
+func (c *Config) FieldManager() string { return c.Clients.FieldManager + "/" + c.ConfigMapName() }
+
+// ErrConfigMapMissing means Knative Serving (its config map) is not installed.
+var ErrConfigMapMissing = errors.New("the config map does not exist: install Knative Serving first (the knative_serving resource) and make this resource depend on it")
+
+// Apply sets data (and removes keys this manager set before and data lacks).
+// A key another writer owns is a conflict, reported as an error, unless it is
+// in reclaim: keys this resource already managed, which another writer changed
+// since (drift), are taken back.
+func (c *Config) Apply(ctx context.Context, data map[string]string, reclaim map[string]bool) error {
+	cms := c.Clients.Kubernetes.CoreV1().ConfigMaps(Namespace)
+	if _, err := cms.Get(ctx, c.ConfigMapName(), metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s/%s: %w", Namespace, c.ConfigMapName(), ErrConfigMapMissing)
+	} else if err != nil {
+		return err
+	}
+	cfg := applycorev1.ConfigMap(c.ConfigMapName(), Namespace)
+	if len(data) > 0 {
+		cfg = cfg.WithData(data)
+	}
+	_, err := cms.Apply(ctx, cfg, metav1.ApplyOptions{FieldManager: c.FieldManager()})
+	if !apierrors.IsConflict(err) {
+		return err
+	}
+	var foreign []string
+	for _, key := range conflictingKeys(err) {
+		if !reclaim[key] {
+			foreign = append(foreign, key)
+		}
+	}
+	if len(foreign) > 0 {
+		return fmt.Errorf("%s managed by another writer (knative_serving, an operator, kubectl...), so this resource leaves it alone: %w. "+
+			"Remove it from data, or have that writer stop managing it", strings.Join(foreign, ", "), err)
+	}
+	_, err = cms.Apply(ctx, cfg, metav1.ApplyOptions{FieldManager: c.FieldManager(), Force: true})
+	return err
+}
+
+// conflictingKeys are the data keys a server-side apply conflict names.
+func conflictingKeys(err error) []string {
+	status, ok := err.(apierrors.APIStatus)
+	if !ok || status.Status().Details == nil {
+		return []string{"(unknown key)"}
+	}
+	var keys []string
+	for _, cause := range status.Status().Details.Causes {
+		keys = append(keys, strings.TrimPrefix(cause.Field, ".data."))
+	}
+	return keys
+}
+
+// Read returns the config map's data and the keys each other field manager owns.
+func (c *Config) Read(ctx context.Context) (data map[string]string, ownedByOthers map[string]string, err error) {
+	cm, err := c.Clients.Kubernetes.CoreV1().ConfigMaps(Namespace).Get(ctx, c.ConfigMapName(), metav1.GetOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	ownedByOthers = map[string]string{}
+	for _, entry := range cm.ManagedFields {
+		if entry.Manager == c.FieldManager() || entry.FieldsV1 == nil {
+			continue
+		}
+		var fields map[string]map[string]any
+		if json.Unmarshal(entry.FieldsV1.Raw, &fields) != nil {
+			continue
+		}
+		for key := range fields["f:data"] {
+			ownedByOthers[strings.TrimPrefix(key, "f:")] = entry.Manager
+		}
+	}
+	return cm.Data, ownedByOthers, nil
+}
