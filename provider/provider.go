@@ -220,6 +220,7 @@ func (p *knativeProvider) Resources(context.Context) []func() resource.Resource 
 	return []func() resource.Resource{
 		newServingResource,
 		newServingConfigResource,
+		newServiceResource,
 	}
 }
 

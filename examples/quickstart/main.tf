@@ -1,6 +1,7 @@
 # Quickstart: run with `make demo`, which starts the local sandbox cluster,
 # builds the provider and applies this configuration against the sandbox.
-# Against your own cluster: export KUBE_CONFIG_PATH=~/.kube/config (and KUBE_CTX).
+# Against your own cluster: export KUBE_CONFIG_PATH=~/.kube/config (and KUBE_CTX),
+# and use an image your cluster can pull.
 
 terraform {
   required_providers {
@@ -18,10 +19,39 @@ resource "knative_serving" "this" {
   version = "1.23.0"
 }
 
-output "knative_serving" {
-  value = "Knative Serving ${knative_serving.this.installed_version} is ${knative_serving.this.ready ? "ready" : "not ready"} (ingress class ${knative_serving.this.ingress_class})"
+# Services get URLs under example.com.
+resource "knative_serving_config" "domain" {
+  name       = "domain"
+  data       = { "example.com" = "" }
+  depends_on = [knative_serving.this]
 }
 
-output "components" {
-  value = { for c in knative_serving.this.components : "${c.namespace}/${c.name}" => c.ready ? "ready" : c.message }
+# A Service, in the same apply as the runtime it needs. kind.local images are
+# not resolved against a registry (the sandbox is offline; its pods are simulated).
+resource "knative_service" "hello" {
+  name = "hello"
+  template = {
+    containers = [{
+      image = var.image
+      env   = [{ name = "TARGET", value = "Knative" }]
+    }]
+  }
+  depends_on = [knative_serving_config.domain]
+}
+
+variable "image" {
+  type    = string
+  default = "kind.local/helloworld-go:latest"
+}
+
+output "knative_serving" {
+  value = "Knative Serving ${knative_serving.this.installed_version} is ${knative_serving.this.ready ? "ready" : "not ready"}"
+}
+
+output "url" {
+  value = knative_service.hello.url
+}
+
+output "ready_revision" {
+  value = knative_service.hello.latest_ready_revision_name
 }

@@ -78,9 +78,15 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 				return fmt.Errorf("deleting Knative %ss: %w", w.Kind, err)
 			}
 		}
-		if err := pollUntil(ctx, func() bool { left, err := in.Workloads(ctx); return err == nil && len(left) == 0 }); err != nil {
+		// Revisions must be gone (and with them their Deployments) before the
+		// CRDs: once a kind's CRD is deleted the garbage collector cannot
+		// resolve owners of that kind, and their dependents would be orphaned.
+		if err := pollUntil(ctx, func() bool {
+			left, err := in.Workloads(ctx)
+			return err == nil && len(left) == 0 && in.count(ctx, revisionsGVR) == 0
+		}); err != nil {
 			left, _ := in.Workloads(context.Background())
-			return fmt.Errorf("Knative objects are still being deleted: %s", strings.Join(left, ", "))
+			return fmt.Errorf("Knative objects are still being deleted (%d revisions left): %s", in.count(context.Background(), revisionsGVR), strings.Join(left, ", "))
 		}
 	}
 
@@ -118,6 +124,17 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 	return nil
 }
 
+var revisionsGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"}
+
+// count returns how many objects of a kind exist in all namespaces (0 when the kind is not served).
+func (in *Installer) count(ctx context.Context, gvr schema.GroupVersionResource) int {
+	list, err := in.Clients.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0
+	}
+	return len(list.Items)
+}
+
 func (in *Installer) deleteEach(ctx context.Context, gvr schema.GroupVersionResource) error {
 	list, err := in.Clients.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
 	if apierrors.IsNotFound(err) {
@@ -127,7 +144,8 @@ func (in *Installer) deleteEach(ctx context.Context, gvr schema.GroupVersionReso
 		return err
 	}
 	for _, item := range list.Items {
-		err := in.Clients.Dynamic.Resource(gvr).Namespace(item.GetNamespace()).Delete(ctx, item.GetName(), metav1.DeleteOptions{})
+		foreground := metav1.DeletePropagationForeground
+		err := in.Clients.Dynamic.Resource(gvr).Namespace(item.GetNamespace()).Delete(ctx, item.GetName(), metav1.DeleteOptions{PropagationPolicy: &foreground})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}

@@ -1,0 +1,273 @@
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+	"knative.dev/pkg/apis"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+)
+
+// ServicesGVR is Knative's Service API.
+var ServicesGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "services"}
+
+// ValidateService runs Knative's own defaulting and validation (the webhook's
+// rules, from knative.dev/serving's types) on a Service, so bad input fails
+// at plan time with the webhook's words, before anything is written.
+func ValidateService(ctx context.Context, obj map[string]any) error {
+	svc := &servingv1.Service{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, svc); err != nil {
+		return err
+	}
+	svc.SetDefaults(ctx)
+	// Knative's warning level (such as insecure security-context defaults) is
+	// advice the webhook also only warns about: not a reason to fail.
+	if fe := svc.Validate(ctx).Filter(apis.ErrorLevel); fe != nil {
+		return errors.New(fe.Error())
+	}
+	return nil
+}
+
+// Services applies, reads, waits on and deletes Knative Services.
+type Services struct {
+	Clients *kube.Clients
+}
+
+func (s *Services) resource(namespace string) dynamicResource {
+	return s.Clients.Dynamic.Resource(ServicesGVR).Namespace(namespace)
+}
+
+// Apply server-side applies the fields of obj, owned by the provider's field
+// manager. Fields set by others (annotations Knative's webhook adds, an image
+// a CI pipeline deployed that obj does not set) are left alone.
+func (s *Services) Apply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	return s.resource(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: s.Clients.FieldManager, Force: true})
+}
+
+// PrepareCreate makes sure a Service can be created: one that already exists
+// must be imported, not silently adopted; one being deleted, and what a
+// deleted one left behind, are waited for.
+func (s *Services) PrepareCreate(ctx context.Context, namespace, name string) error {
+	existing, err := s.Get(ctx, namespace, name)
+	if err != nil {
+		return err
+	}
+	if existing != nil && existing.GetDeletionTimestamp() == nil {
+		return fmt.Errorf("the Knative Service %s/%s already exists. To manage it with Terraform, import it: "+
+			"terraform import <resource address> %s/%s", namespace, name, namespace, name)
+	}
+	if existing != nil {
+		err := pollUntil(ctx, func() bool { obj, err := s.Get(ctx, namespace, name); return err == nil && obj == nil })
+		if err != nil {
+			return fmt.Errorf("the Knative Service %s/%s is still being deleted: %w", namespace, name, err)
+		}
+	}
+	return s.waitForLeftovers(ctx, namespace, name)
+}
+
+// waitForLeftovers returns once no Route, Configuration or Revision of a
+// previously deleted Service of this name remains: after an out-of-band delete
+// with background propagation they linger until the garbage collector gets to
+// them, and Knative would trip over them (it finds Revisions by label). A
+// leftover that nothing owns is a conflict the user must resolve.
+func (s *Services) waitForLeftovers(ctx context.Context, namespace, name string) error {
+	for _, resource := range []string{"routes", "configurations", "revisions"} {
+		r := s.Clients.Dynamic.Resource(schema.GroupVersionResource{Group: ServicesGVR.Group, Version: ServicesGVR.Version, Resource: resource}).Namespace(namespace)
+		list := func() ([]unstructured.Unstructured, error) {
+			selector := "serving.knative.dev/configuration=" + name
+			if resource != "revisions" {
+				selector = "serving.knative.dev/service=" + name
+			}
+			l, err := r.List(ctx, metav1.ListOptions{LabelSelector: selector})
+			if err != nil {
+				return nil, err
+			}
+			return l.Items, nil
+		}
+		leftovers, err := list()
+		if err != nil {
+			return err
+		}
+		if len(leftovers) == 0 {
+			continue
+		}
+		for _, obj := range leftovers {
+			if len(obj.GetOwnerReferences()) == 0 {
+				return fmt.Errorf("a Knative %s %s/%s exists that nothing owns, so Knative cannot create the Service's own; delete it first", obj.GetKind(), namespace, obj.GetName())
+			}
+		}
+		var left int
+		err = pollUntil(ctx, func() bool {
+			items, err := list()
+			left = len(items)
+			return err == nil && left == 0
+		})
+		if err != nil {
+			return fmt.Errorf("%d %s of a deleted Service of the same name are still being garbage collected: %w", left, resource, err)
+		}
+	}
+	return nil
+}
+
+// Get reads a Service; nil when it does not exist.
+func (s *Services) Get(ctx context.Context, namespace, name string) (*unstructured.Unstructured, error) {
+	obj, err := s.resource(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return obj, err
+}
+
+// WaitReady watches the Service until Knative has observed generation and
+// decided readiness. When Knative says it failed, the error carries Knative's
+// reason and message (such as the container's own error).
+func (s *Services) WaitReady(ctx context.Context, namespace, name string, generation int64) (*unstructured.Unstructured, error) {
+	r := s.resource(namespace)
+	selector := fields.OneTermEqualSelector("metadata.name", name).String()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.FieldSelector = selector
+			return r.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.FieldSelector = selector
+			return r.Watch(ctx, opts)
+		},
+	}
+	var last *unstructured.Unstructured
+	done := func(obj *unstructured.Unstructured) (bool, error) {
+		last = obj
+		observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+		if observed < generation {
+			return false, nil
+		}
+		switch c := condition(obj, "Ready"); {
+		case c == nil:
+			return false, nil
+		case c["status"] == "True":
+			return true, nil
+		case c["status"] == "False":
+			return true, &NotReadyError{Reason: fmt.Sprint(c["reason"]), Message: fmt.Sprint(c["message"])}
+		}
+		return false, nil
+	}
+	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{},
+		func(store cache.Store) (bool, error) {
+			if item, ok, _ := store.GetByKey(namespace + "/" + name); ok {
+				return done(item.(*unstructured.Unstructured))
+			}
+			return false, nil
+		},
+		func(ev watch.Event) (bool, error) {
+			if ev.Type == watch.Deleted {
+				return false, fmt.Errorf("Knative Service %s/%s was deleted while waiting for it", namespace, name)
+			}
+			obj, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok {
+				return false, nil
+			}
+			return done(obj)
+		})
+	var notReady *NotReadyError
+	if errors.As(err, &notReady) {
+		return last, err
+	}
+	if err != nil && last != nil {
+		c := condition(last, "Ready")
+		state := "no Ready condition yet"
+		if c != nil {
+			state = fmt.Sprintf("Ready=%v %v: %v", c["status"], c["reason"], c["message"])
+		}
+		return last, fmt.Errorf("Knative Service %s/%s is not ready (%s): %w", namespace, name, state, err)
+	}
+	return last, err
+}
+
+// NotReadyError is Knative's own verdict that a Service failed.
+type NotReadyError struct{ Reason, Message string }
+
+func (e *NotReadyError) Error() string {
+	return fmt.Sprintf("Knative reports the Service is not ready: %s: %s", e.Reason, e.Message)
+}
+
+// Delete deletes the Service and waits until it is gone. Foreground
+// propagation keeps the Service until its Configurations, Revisions and their
+// Deployments are deleted, so nothing is left behind when it returns.
+func (s *Services) Delete(ctx context.Context, namespace, name string) error {
+	foreground := metav1.DeletePropagationForeground
+	err := s.resource(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &foreground})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return pollUntil(ctx, func() bool {
+		obj, err := s.Get(ctx, namespace, name)
+		return err == nil && obj == nil
+	})
+}
+
+// Project returns live reduced to the shape of want: the fields the user set,
+// with their live values. Fields Knative's webhook or controllers add
+// (defaults, system annotations) are dropped, so they are never a diff;
+// fields the user set that changed on the cluster show as drift.
+func Project(want, live any) any {
+	switch w := want.(type) {
+	case map[string]any:
+		l, ok := live.(map[string]any)
+		if !ok {
+			return nil
+		}
+		out := map[string]any{}
+		for k, wv := range w {
+			if lv, ok := l[k]; ok {
+				out[k] = Project(wv, lv)
+			}
+		}
+		return out
+	case []any:
+		l, ok := live.([]any)
+		if !ok {
+			return nil
+		}
+		out := make([]any, len(l))
+		for i, lv := range l {
+			shape := any(nil)
+			if len(w) > 0 {
+				shape = w[min(i, len(w)-1)] // extra live items take the shape of the last wanted one
+			}
+			if shape == nil {
+				out[i] = lv
+			} else {
+				out[i] = Project(shape, lv)
+			}
+		}
+		return out
+	default:
+		return live
+	}
+}
+
+// ReadyCondition returns the Ready condition's status, reason and message.
+func ReadyCondition(obj *unstructured.Unstructured) (status, reason, message string) {
+	if c := condition(obj, "Ready"); c != nil {
+		status, _ = c["status"].(string)
+		reason, _ = c["reason"].(string)
+		message, _ = c["message"].(string)
+	}
+	return strings.TrimSpace(status), reason, message
+}

@@ -1,0 +1,276 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+)
+
+const helloAddress = "knative_service.hello"
+
+// withService is the runtime plus one knative_service "hello" with body.
+func withService(c *acctest.Cluster, body string) string {
+	return configRuntime(c, fmt.Sprintf(`
+resource "knative_service" "hello" {
+  name       = "hello"
+  depends_on = [knative_serving.this]
+%s
+}
+`, body))
+}
+
+const helloBody = `
+  cluster_local    = true
+  rollout_duration = "4s" # gradual rollout: updates are Ready once it completes
+  template = {
+    containers = [{
+      image = "kind.local/hello:v1"
+      env   = [{ name = "TARGET", value = "world" }]
+      ports = [{ name = "h2c", container_port = 8080 }]
+      resources = { limits = { cpu = "1000m", memory = "256Mi" } }
+    }]
+    scaling = { min_scale = 1, max_scale = 3, metric = "rps", target = 150 }
+  }
+`
+
+func TestAccService_readyDriftImport(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	ctx := context.Background()
+	config := withService(c, helloBody)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{
+			{
+				// The harness fails the step if the plan after apply is not empty:
+				// webhook defaults and quantity normalization must not show.
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("id"), knownvalue.StringExact("default/hello")),
+					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("ready"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("url"), knownvalue.StringExact("http://hello.default.svc.cluster.local")),
+					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("latest_ready_revision_name"), knownvalue.StringExact("hello-00001")),
+					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("traffic_status"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectPartial(map[string]knownvalue.Check{"revision_name": knownvalue.StringExact("hello-00001"), "percent": knownvalue.Int64Exact(100), "latest_revision": knownvalue.Bool(true)}),
+					})),
+				},
+				Check: checkLiveService(clients, func(svc *unstructured.Unstructured) error {
+					annotations, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "template", "metadata", "annotations")
+					if annotations["autoscaling.knative.dev/min-scale"] != "1" || annotations["autoscaling.knative.dev/metric"] != "rps" {
+						return fmt.Errorf("scaling annotations are %v", annotations)
+					}
+					if svc.GetLabels()["networking.knative.dev/visibility"] != "cluster-local" {
+						return fmt.Errorf("the Service is not cluster-local: labels %v", svc.GetLabels())
+					}
+					return nil
+				}),
+			},
+			{
+				// Import adopts what is set, without Knative's webhook defaults.
+				// The API server stores the canonical "1" for "1000m", an equal quantity.
+				ResourceName:            helloAddress,
+				ImportState:             true,
+				ImportStateId:           "default/hello",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "template.containers.0.resources.limits.cpu"},
+			},
+			{
+				// A CI pipeline deploys another image and adds its annotation.
+				PreConfig: func() {
+					patch := `{"metadata":{"annotations":{"ci.example.com/deployed-by":"pipeline"}},"spec":{"template":{"spec":{"containers":[{"image":"kind.local/hello:v2","env":[{"name":"TARGET","value":"world"}]}]}}}}`
+					_, err := clients.Dynamic.Resource(knativeServices).Namespace("default").Patch(ctx, "hello", types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: "pipeline"})
+					if err != nil {
+						t.Fatal(err)
+					}
+				},
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr(helloAddress, "template.containers.0.image", "kind.local/hello:v2"),
+					resource.TestCheckNoResourceAttr(helloAddress, "annotations"),
+				),
+			},
+			{
+				// Apply restores the image; the pipeline's annotation stays.
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(helloAddress, plancheck.ResourceActionUpdate),
+				}},
+				Check: checkLiveService(clients, func(svc *unstructured.Unstructured) error {
+					containers, _, _ := unstructured.NestedSlice(svc.Object, "spec", "template", "spec", "containers")
+					if image := containers[0].(map[string]any)["image"]; image != "kind.local/hello:v1" {
+						return fmt.Errorf("image is %v after apply", image)
+					}
+					if svc.GetAnnotations()["ci.example.com/deployed-by"] != "pipeline" {
+						return fmt.Errorf("another writer's annotation was removed: %v", svc.GetAnnotations())
+					}
+					return nil
+				}),
+			},
+			{
+				// Deleted out of band: refresh drops it from state, apply recreates it.
+				PreConfig: func() {
+					if err := clients.Dynamic.Resource(knativeServices).Namespace("default").Delete(ctx, "hello", metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(helloAddress, plancheck.ResourceActionCreate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("ready"), knownvalue.Bool(true)),
+				},
+			},
+		},
+	})
+}
+
+func TestAccService_trafficSplitAndRevisionNames(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	revision := func(name, image, traffic string) string {
+		return withService(c, fmt.Sprintf(`
+  template = {
+    name       = %q
+    containers = [{ image = %q }]
+  }
+%s`, name, image, traffic))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{
+			{Config: revision("hello-v1", "kind.local/hello:v1", "")},
+			{
+				Config:      revision("hello-v1", "kind.local/hello:v2", ""),
+				ExpectError: wrapped(`Revision name reused`, `revision name stays "hello-v1"`),
+			},
+			{
+				Config: revision("hello-v2", "kind.local/hello:v2", `
+  traffic = [
+    { revision_name = "hello-v1", percent = 80, tag = "old" },
+    { latest_revision = true, percent = 20, tag = "new" },
+  ]`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("latest_ready_revision_name"), knownvalue.StringExact("hello-v2")),
+					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("traffic_status"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"revision_name": knownvalue.StringExact("hello-v1"), "percent": knownvalue.Int64Exact(80), "tag": knownvalue.StringExact("old"),
+							"url": knownvalue.StringExact("http://old-hello.default.svc.cluster.local"), "latest_revision": knownvalue.Bool(false),
+						}),
+						knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"revision_name": knownvalue.StringExact("hello-v2"), "percent": knownvalue.Int64Exact(20), "tag": knownvalue.StringExact("new"),
+							"url": knownvalue.StringExact("http://new-hello.default.svc.cluster.local"), "latest_revision": knownvalue.Bool(true),
+						}),
+					})),
+				},
+			},
+		},
+	})
+}
+
+// A revision Knative cannot run fails the apply with Knative's own reason;
+// the Service stays in state and a corrected configuration fixes it.
+func TestAccService_failingRevisionReportsKnativeReason(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	image := func(img string) string {
+		return withService(c, fmt.Sprintf("  template = {\n    containers = [{ image = %q }]\n  }\n", img))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{
+			{
+				// .invalid never resolves: Knative cannot resolve the tag to a digest.
+				Config:      image("registry.example.invalid/hello:latest"),
+				ExpectError: regexp.MustCompile(`(?s)Knative Service failed: RevisionFailed.*Revision "hello-00001" failed with message: Unable\s+to\s+fetch\s+image\s+"registry.example.invalid/hello:latest"`),
+			},
+			{
+				Config: image("kind.local/hello:v1"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("ready"), knownvalue.Bool(true)),
+				},
+			},
+		},
+	})
+}
+
+func TestService_badInputsAtPlan(t *testing.T) {
+	for _, tc := range []struct{ name, body, error string }{
+		{"traffic not summing to 100", `template = { containers = [{ image = "kind.local/a" }] }
+  traffic = [{ latest_revision = true, percent = 50 }]`, `(?s)Invalid Knative Service.*Traffic\s+targets\s+sum\s+to\s+50,\s+want\s+100`},
+		{"duplicate tags", `template = { containers = [{ image = "kind.local/a" }] }
+  traffic = [{ latest_revision = true, percent = 50, tag = "a" }, { revision_name = "hello-1", percent = 50, tag = "a" }]`, `(?s)Invalid Knative Service.*Multiple\s+definitions\s+for\s+"a"`},
+		{"revision name without the service prefix", `template = { name = "other-v1", containers = [{ image = "kind.local/a" }] }`, `(?s)Invalid Knative Service.*must\s+have\s+prefix\s+"hello-"`},
+		{"min above max scale", `template = {
+    containers = [{ image = "kind.local/a" }]
+    scaling    = { min_scale = 5, max_scale = 2 }
+  }`, `(?s)Invalid Knative Service.*max-scale=2\s+is\s+less\s+than\s+min-scale=5`},
+		{"bad quantity", `template = { containers = [{ image = "kind.local/a", resources = { limits = { cpu = "lots" } } }] }`, `(?s)Invalid Knative Service`},
+		{"two ports", `template = { containers = [{ image = "kind.local/a", ports = [{ container_port = 80 }, { container_port = 81 }] }] }`, `(?s)Attribute template.containers\[0\].ports list must contain at most 1`},
+		{"scaling and annotation both", `template = {
+    annotations = { "autoscaling.knative.dev/min-scale" = "1" }
+    containers  = [{ image = "kind.local/a" }]
+    scaling     = { max_scale = 2 }
+  }`, `(?s)Conflicting scaling settings`},
+		{"bad rollout duration", `rollout_duration = "soon"
+  template = { containers = [{ image = "kind.local/a" }] }`, `(?s)Invalid Knative Service.*rollout-duration`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					// Nothing listens on port 1: these errors come before any cluster contact.
+					Config:      "provider \"knative\" {\n  host = \"https://127.0.0.1:1\"\n}\nresource \"knative_service\" \"hello\" {\n  name = \"hello\"\n  " + tc.body + "\n}\n",
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(tc.error),
+				}},
+			})
+		})
+	}
+}
+
+func checkLiveService(c *kube.Clients, check func(*unstructured.Unstructured) error) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		svc, err := c.Dynamic.Resource(knativeServices).Namespace("default").Get(context.Background(), "hello", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		return check(svc)
+	}
+}
+
+// A Service created outside Terraform is not adopted silently by create.
+func TestAccService_existingServiceMustBeImported(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{
+			{Config: configRuntime(c, "")},
+			{
+				PreConfig:   func() { createKnativeService(t, clients, "default", "hello") },
+				Config:      withService(c, `  template = { containers = [{ image = "kind.local/hello:v1" }] }`),
+				ExpectError: wrapped(`Cannot create the Knative Service`, `the Knative Service default/hello already exists. To manage it with Terraform, import it`),
+			},
+		},
+	})
+}

@@ -1,0 +1,478 @@
+package provider
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"knative.dev/serving/pkg/apis/autoscaling"
+	"knative.dev/serving/pkg/apis/serving"
+)
+
+// The typed model of knative_service and its conversion to and from the
+// Knative Service object. toObject writes only what the user set; fromObject
+// reads back only what is present, so a projected live object (see
+// serving.Project) round-trips to the same model unless it drifted.
+
+type serviceModel struct {
+	ID              types.String   `tfsdk:"id"`
+	Name            types.String   `tfsdk:"name"`
+	Namespace       types.String   `tfsdk:"namespace"`
+	Labels          types.Map      `tfsdk:"labels"`
+	Annotations     types.Map      `tfsdk:"annotations"`
+	Template        *templateModel `tfsdk:"template"`
+	Traffic         []trafficModel `tfsdk:"traffic"`
+	ClusterLocal    types.Bool     `tfsdk:"cluster_local"`
+	RolloutDuration types.String   `tfsdk:"rollout_duration"`
+	WaitForReady    types.Bool     `tfsdk:"wait_for_ready"`
+	Timeouts        timeoutsValue  `tfsdk:"timeouts"`
+
+	URL                       types.String `tfsdk:"url"`
+	AddressURL                types.String `tfsdk:"address_url"`
+	LatestCreatedRevisionName types.String `tfsdk:"latest_created_revision_name"`
+	LatestReadyRevisionName   types.String `tfsdk:"latest_ready_revision_name"`
+	ObservedGeneration        types.Int64  `tfsdk:"observed_generation"`
+	Ready                     types.Bool   `tfsdk:"ready"`
+	TrafficStatus             types.List   `tfsdk:"traffic_status"`
+	Conditions                types.List   `tfsdk:"conditions"`
+}
+
+type templateModel struct {
+	Name                 types.String     `tfsdk:"name"`
+	Labels               types.Map        `tfsdk:"labels"`
+	Annotations          types.Map        `tfsdk:"annotations"`
+	Containers           []containerModel `tfsdk:"containers"`
+	ServiceAccountName   types.String     `tfsdk:"service_account_name"`
+	ContainerConcurrency types.Int64      `tfsdk:"container_concurrency"`
+	TimeoutSeconds       types.Int64      `tfsdk:"timeout_seconds"`
+	Scaling              *scalingModel    `tfsdk:"scaling"`
+}
+
+type containerModel struct {
+	Name           types.String    `tfsdk:"name"`
+	Image          types.String    `tfsdk:"image"`
+	Command        types.List      `tfsdk:"command"`
+	Args           types.List      `tfsdk:"args"`
+	WorkingDir     types.String    `tfsdk:"working_dir"`
+	Env            []envModel      `tfsdk:"env"`
+	Ports          []portModel     `tfsdk:"ports"`
+	Resources      *resourcesModel `tfsdk:"resources"`
+	ReadinessProbe *probeModel     `tfsdk:"readiness_probe"`
+}
+
+type envModel struct {
+	Name      types.String    `tfsdk:"name"`
+	Value     types.String    `tfsdk:"value"`
+	ValueFrom *valueFromModel `tfsdk:"value_from"`
+}
+
+type valueFromModel struct {
+	SecretKeyRef    *keyRefModel `tfsdk:"secret_key_ref"`
+	ConfigMapKeyRef *keyRefModel `tfsdk:"config_map_key_ref"`
+}
+
+type keyRefModel struct {
+	Name types.String `tfsdk:"name"`
+	Key  types.String `tfsdk:"key"`
+}
+
+type portModel struct {
+	Name          types.String `tfsdk:"name"`
+	ContainerPort types.Int64  `tfsdk:"container_port"`
+}
+
+type resourcesModel struct {
+	Limits   types.Map `tfsdk:"limits"`
+	Requests types.Map `tfsdk:"requests"`
+}
+
+type probeModel struct {
+	HTTPGet             *httpGetModel   `tfsdk:"http_get"`
+	TCPSocket           *tcpSocketModel `tfsdk:"tcp_socket"`
+	InitialDelaySeconds types.Int64     `tfsdk:"initial_delay_seconds"`
+	PeriodSeconds       types.Int64     `tfsdk:"period_seconds"`
+	TimeoutSeconds      types.Int64     `tfsdk:"timeout_seconds"`
+	FailureThreshold    types.Int64     `tfsdk:"failure_threshold"`
+}
+
+type httpGetModel struct {
+	Path types.String `tfsdk:"path"`
+	Port types.Int64  `tfsdk:"port"`
+}
+
+type tcpSocketModel struct {
+	Port types.Int64 `tfsdk:"port"`
+}
+
+type scalingModel struct {
+	MinScale                    types.Int64  `tfsdk:"min_scale"`
+	MaxScale                    types.Int64  `tfsdk:"max_scale"`
+	InitialScale                types.Int64  `tfsdk:"initial_scale"`
+	ActivationScale             types.Int64  `tfsdk:"activation_scale"`
+	Target                      types.Int64  `tfsdk:"target"`
+	TargetUtilizationPercentage types.Int64  `tfsdk:"target_utilization_percentage"`
+	Metric                      types.String `tfsdk:"metric"`
+	Class                       types.String `tfsdk:"class"`
+	Window                      types.String `tfsdk:"window"`
+	ScaleDownDelay              types.String `tfsdk:"scale_down_delay"`
+}
+
+type trafficModel struct {
+	RevisionName   types.String `tfsdk:"revision_name"`
+	LatestRevision types.Bool   `tfsdk:"latest_revision"`
+	Percent        types.Int64  `tfsdk:"percent"`
+	Tag            types.String `tfsdk:"tag"`
+}
+
+// scalingKeys maps scaling attributes to Knative's autoscaling annotations.
+var scalingKeys = []struct {
+	attr, annotation string
+	number           bool
+}{
+	{"min_scale", autoscaling.MinScaleAnnotationKey, true},
+	{"max_scale", autoscaling.MaxScaleAnnotationKey, true},
+	{"initial_scale", autoscaling.InitialScaleAnnotationKey, true},
+	{"activation_scale", autoscaling.ActivationScaleKey, true},
+	{"target", autoscaling.TargetAnnotationKey, true},
+	{"target_utilization_percentage", autoscaling.TargetUtilizationPercentageKey, true},
+	{"metric", autoscaling.MetricAnnotationKey, false},
+	{"class", autoscaling.ClassAnnotationKey, false},
+	{"window", autoscaling.WindowAnnotationKey, false},
+	{"scale_down_delay", autoscaling.ScaleDownDelayAnnotationKey, false},
+}
+
+func (s *scalingModel) fields() map[string]attr.Value {
+	return map[string]attr.Value{
+		"min_scale": s.MinScale, "max_scale": s.MaxScale, "initial_scale": s.InitialScale,
+		"activation_scale": s.ActivationScale, "target": s.Target, "target_utilization_percentage": s.TargetUtilizationPercentage,
+		"metric": s.Metric, "class": s.Class, "window": s.Window, "scale_down_delay": s.ScaleDownDelay,
+	}
+}
+
+func (s *scalingModel) set(name string, v string) {
+	n := func() types.Int64 {
+		i, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return types.Int64Null()
+		}
+		return types.Int64Value(i)
+	}
+	switch name {
+	case "min_scale":
+		s.MinScale = n()
+	case "max_scale":
+		s.MaxScale = n()
+	case "initial_scale":
+		s.InitialScale = n()
+	case "activation_scale":
+		s.ActivationScale = n()
+	case "target":
+		s.Target = n()
+	case "target_utilization_percentage":
+		s.TargetUtilizationPercentage = n()
+	case "metric":
+		s.Metric = types.StringValue(v)
+	case "class":
+		s.Class = types.StringValue(v)
+	case "window":
+		s.Window = types.StringValue(v)
+	case "scale_down_delay":
+		s.ScaleDownDelay = types.StringValue(v)
+	}
+}
+
+func nullScaling() *scalingModel {
+	return &scalingModel{
+		MinScale: types.Int64Null(), MaxScale: types.Int64Null(), InitialScale: types.Int64Null(), ActivationScale: types.Int64Null(),
+		Target: types.Int64Null(), TargetUtilizationPercentage: types.Int64Null(), Metric: types.StringNull(), Class: types.StringNull(),
+		Window: types.StringNull(), ScaleDownDelay: types.StringNull(),
+	}
+}
+
+// toObject builds the Knative Service with exactly the fields the user set.
+func (m *serviceModel) toObject(ctx context.Context) *unstructured.Unstructured {
+	meta := map[string]any{"name": m.Name.ValueString(), "namespace": m.Namespace.ValueString()}
+	labels := stringMap(ctx, m.Labels)
+	if m.ClusterLocal.ValueBool() {
+		if labels == nil {
+			labels = map[string]any{}
+		}
+		labels["networking.knative.dev/visibility"] = "cluster-local"
+	}
+	putMap(meta, "labels", labels)
+	annotations := stringMap(ctx, m.Annotations)
+	if !m.RolloutDuration.IsNull() && !m.RolloutDuration.IsUnknown() {
+		if annotations == nil {
+			annotations = map[string]any{}
+		}
+		annotations[serving.RolloutDurationKey] = m.RolloutDuration.ValueString()
+	}
+	putMap(meta, "annotations", annotations)
+
+	spec := map[string]any{}
+	if t := m.Template; t != nil {
+		spec["template"] = t.toObject(ctx)
+	}
+	if m.Traffic != nil {
+		var traffic []any
+		for _, tr := range m.Traffic {
+			target := map[string]any{}
+			putString(target, "revisionName", tr.RevisionName)
+			putBool(target, "latestRevision", tr.LatestRevision)
+			putInt(target, "percent", tr.Percent)
+			putString(target, "tag", tr.Tag)
+			traffic = append(traffic, target)
+		}
+		spec["traffic"] = traffic
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": meta, "spec": spec,
+	}}
+}
+
+func (t *templateModel) toObject(ctx context.Context) map[string]any {
+	meta := map[string]any{}
+	putString(meta, "name", t.Name)
+	putMap(meta, "labels", stringMap(ctx, t.Labels))
+	annotations := stringMap(ctx, t.Annotations)
+	if t.Scaling != nil {
+		fields := t.Scaling.fields()
+		for _, k := range scalingKeys {
+			v := fields[k.attr]
+			if v.IsNull() || v.IsUnknown() {
+				continue
+			}
+			if annotations == nil {
+				annotations = map[string]any{}
+			}
+			switch v := v.(type) {
+			case types.Int64:
+				annotations[k.annotation] = strconv.FormatInt(v.ValueInt64(), 10)
+			case types.String:
+				annotations[k.annotation] = v.ValueString()
+			}
+		}
+	}
+	putMap(meta, "annotations", annotations)
+
+	spec := map[string]any{}
+	putString(spec, "serviceAccountName", t.ServiceAccountName)
+	putInt(spec, "containerConcurrency", t.ContainerConcurrency)
+	putInt(spec, "timeoutSeconds", t.TimeoutSeconds)
+	var containers []any
+	for _, c := range t.Containers {
+		containers = append(containers, c.toObject(ctx))
+	}
+	spec["containers"] = containers
+	out := map[string]any{"spec": spec}
+	if len(meta) > 0 {
+		out["metadata"] = meta
+	}
+	return out
+}
+
+func (c *containerModel) toObject(ctx context.Context) map[string]any {
+	out := map[string]any{}
+	putString(out, "name", c.Name)
+	putString(out, "image", c.Image)
+	putList(ctx, out, "command", c.Command)
+	putList(ctx, out, "args", c.Args)
+	putString(out, "workingDir", c.WorkingDir)
+	if c.Env != nil {
+		var env []any
+		for _, e := range c.Env {
+			item := map[string]any{}
+			putString(item, "name", e.Name)
+			putString(item, "value", e.Value)
+			if vf := e.ValueFrom; vf != nil {
+				from := map[string]any{}
+				if r := vf.SecretKeyRef; r != nil {
+					ref := map[string]any{}
+					putString(ref, "name", r.Name)
+					putString(ref, "key", r.Key)
+					from["secretKeyRef"] = ref
+				}
+				if r := vf.ConfigMapKeyRef; r != nil {
+					ref := map[string]any{}
+					putString(ref, "name", r.Name)
+					putString(ref, "key", r.Key)
+					from["configMapKeyRef"] = ref
+				}
+				item["valueFrom"] = from
+			}
+			env = append(env, item)
+		}
+		out["env"] = env
+	}
+	if c.Ports != nil {
+		var ports []any
+		for _, p := range c.Ports {
+			item := map[string]any{}
+			putString(item, "name", p.Name)
+			putInt(item, "containerPort", p.ContainerPort)
+			ports = append(ports, item)
+		}
+		out["ports"] = ports
+	}
+	if r := c.Resources; r != nil {
+		res := map[string]any{}
+		putMap(res, "limits", stringMap(ctx, r.Limits))
+		putMap(res, "requests", stringMap(ctx, r.Requests))
+		out["resources"] = res
+	}
+	if p := c.ReadinessProbe; p != nil {
+		probe := map[string]any{}
+		if h := p.HTTPGet; h != nil {
+			get := map[string]any{}
+			putString(get, "path", h.Path)
+			putInt(get, "port", h.Port)
+			probe["httpGet"] = get
+		}
+		if s := p.TCPSocket; s != nil {
+			socket := map[string]any{}
+			putInt(socket, "port", s.Port)
+			probe["tcpSocket"] = socket
+		}
+		putInt(probe, "initialDelaySeconds", p.InitialDelaySeconds)
+		putInt(probe, "periodSeconds", p.PeriodSeconds)
+		putInt(probe, "timeoutSeconds", p.TimeoutSeconds)
+		putInt(probe, "failureThreshold", p.FailureThreshold)
+		out["readinessProbe"] = probe
+	}
+	return out
+}
+
+// fromObject sets the user-settable attributes from obj (a projection of the
+// live Service onto what the user set): absent fields become null.
+func (m *serviceModel) fromObject(obj map[string]any) {
+	meta, _ := obj["metadata"].(map[string]any)
+	labels := mapOf(meta, "labels")
+	m.ClusterLocal = types.BoolValue(labels["networking.knative.dev/visibility"] == "cluster-local")
+	delete(labels, "networking.knative.dev/visibility")
+	m.Labels = keepNullIfEmpty(m.Labels, labels)
+	annotations := mapOf(meta, "annotations")
+	m.RolloutDuration = types.StringNull()
+	if v, ok := annotations[serving.RolloutDurationKey]; ok {
+		m.RolloutDuration = types.StringValue(v)
+	}
+	delete(annotations, serving.RolloutDurationKey)
+	m.Annotations = keepNullIfEmpty(m.Annotations, annotations)
+
+	spec, _ := obj["spec"].(map[string]any)
+	if tmpl, ok := spec["template"].(map[string]any); ok {
+		if m.Template == nil {
+			m.Template = &templateModel{Labels: types.MapNull(types.StringType), Annotations: types.MapNull(types.StringType)}
+		}
+		m.Template.fromObject(tmpl)
+	}
+	m.Traffic = nil
+	if traffic, ok := spec["traffic"].([]any); ok {
+		for _, item := range traffic {
+			t, _ := item.(map[string]any)
+			m.Traffic = append(m.Traffic, trafficModel{
+				RevisionName: stringFrom(t, "revisionName"), LatestRevision: boolFrom(t, "latestRevision"),
+				Percent: intFrom(t, "percent"), Tag: stringFrom(t, "tag"),
+			})
+		}
+	}
+}
+
+func (t *templateModel) fromObject(obj map[string]any) {
+	meta, _ := obj["metadata"].(map[string]any)
+	t.Name = stringFrom(meta, "name")
+	t.Labels = keepNullIfEmpty(t.Labels, mapOf(meta, "labels"))
+	annotations := mapOf(meta, "annotations")
+	t.Scaling = nil
+	for _, k := range scalingKeys {
+		if v, ok := annotations[k.annotation]; ok {
+			if t.Scaling == nil {
+				t.Scaling = nullScaling()
+			}
+			t.Scaling.set(k.attr, v)
+			delete(annotations, k.annotation)
+		}
+	}
+	t.Annotations = keepNullIfEmpty(t.Annotations, annotations)
+
+	spec, _ := obj["spec"].(map[string]any)
+	t.ServiceAccountName = stringFrom(spec, "serviceAccountName")
+	t.ContainerConcurrency = intFrom(spec, "containerConcurrency")
+	t.TimeoutSeconds = intFrom(spec, "timeoutSeconds")
+	containers, _ := spec["containers"].([]any)
+	prior := t.Containers
+	t.Containers = nil
+	for i, item := range containers {
+		c, _ := item.(map[string]any)
+		var shape containerModel
+		if len(prior) > 0 {
+			shape = prior[min(i, len(prior)-1)]
+		}
+		shape.fromObject(c)
+		t.Containers = append(t.Containers, shape)
+	}
+}
+
+func (c *containerModel) fromObject(obj map[string]any) {
+	c.Name = stringFrom(obj, "name")
+	c.Image = stringFrom(obj, "image")
+	c.Command = listFrom(obj, "command")
+	c.Args = listFrom(obj, "args")
+	c.WorkingDir = stringFrom(obj, "workingDir")
+	if env, ok := obj["env"].([]any); ok {
+		c.Env = nil
+		for _, item := range env {
+			e, _ := item.(map[string]any)
+			em := envModel{Name: stringFrom(e, "name"), Value: stringFrom(e, "value")}
+			if from, ok := e["valueFrom"].(map[string]any); ok {
+				em.ValueFrom = &valueFromModel{}
+				if r, ok := from["secretKeyRef"].(map[string]any); ok {
+					em.ValueFrom.SecretKeyRef = &keyRefModel{Name: stringFrom(r, "name"), Key: stringFrom(r, "key")}
+				}
+				if r, ok := from["configMapKeyRef"].(map[string]any); ok {
+					em.ValueFrom.ConfigMapKeyRef = &keyRefModel{Name: stringFrom(r, "name"), Key: stringFrom(r, "key")}
+				}
+			}
+			c.Env = append(c.Env, em)
+		}
+	} else {
+		c.Env = nil
+	}
+	if ports, ok := obj["ports"].([]any); ok {
+		c.Ports = nil
+		for _, item := range ports {
+			p, _ := item.(map[string]any)
+			c.Ports = append(c.Ports, portModel{Name: stringFrom(p, "name"), ContainerPort: intFrom(p, "containerPort")})
+		}
+	} else {
+		c.Ports = nil
+	}
+	if r, ok := obj["resources"].(map[string]any); ok {
+		prior := resourcesModel{Limits: types.MapNull(types.StringType), Requests: types.MapNull(types.StringType)}
+		if c.Resources != nil {
+			prior = *c.Resources
+		}
+		c.Resources = &resourcesModel{
+			Limits:   keepNullIfEmpty(prior.Limits, mapOf(r, "limits")),
+			Requests: keepNullIfEmpty(prior.Requests, mapOf(r, "requests")),
+		}
+	} else {
+		c.Resources = nil
+	}
+	if p, ok := obj["readinessProbe"].(map[string]any); ok {
+		probe := &probeModel{
+			InitialDelaySeconds: intFrom(p, "initialDelaySeconds"), PeriodSeconds: intFrom(p, "periodSeconds"),
+			TimeoutSeconds: intFrom(p, "timeoutSeconds"), FailureThreshold: intFrom(p, "failureThreshold"),
+		}
+		if h, ok := p["httpGet"].(map[string]any); ok {
+			probe.HTTPGet = &httpGetModel{Path: stringFrom(h, "path"), Port: intFrom(h, "port")}
+		}
+		if s, ok := p["tcpSocket"].(map[string]any); ok {
+			probe.TCPSocket = &tcpSocketModel{Port: intFrom(s, "port")}
+		}
+		c.ReadinessProbe = probe
+	} else {
+		c.ReadinessProbe = nil
+	}
+}
