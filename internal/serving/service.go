@@ -78,48 +78,61 @@ func (s *Services) PrepareCreate(ctx context.Context, namespace, name string) er
 	return s.waitForLeftovers(ctx, namespace, name)
 }
 
-// waitForLeftovers returns once no Route, Configuration or Revision of a
-// previously deleted Service of this name remains: after an out-of-band delete
-// with background propagation they linger until the garbage collector gets to
-// them, and Knative would trip over them (it finds Revisions by label). A
-// leftover that nothing owns is a conflict the user must resolve.
+// leftoverKinds are what Knative derives from a Service, all labelled with
+// serving.knative.dev/service: Routes, Configurations, Revisions, and per
+// revision a Deployment, PodAutoscaler, ServerlessService and Kubernetes
+// Services; per route a KIngress.
+var leftoverKinds = []schema.GroupVersionResource{
+	{Group: "serving.knative.dev", Version: "v1", Resource: "routes"},
+	{Group: "serving.knative.dev", Version: "v1", Resource: "configurations"},
+	{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"},
+	{Group: "apps", Version: "v1", Resource: "deployments"},
+	{Group: "autoscaling.internal.knative.dev", Version: "v1alpha1", Resource: "podautoscalers"},
+	{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "serverlessservices"},
+	{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "ingresses"},
+	{Version: "v1", Resource: "services"},
+}
+
+// waitForLeftovers returns once nothing a previously deleted Service of this
+// name derived remains: after an out-of-band delete with background
+// propagation those objects linger until the garbage collector gets to them,
+// and the new Service's objects (same generated names) would collide with
+// them. A leftover that nothing owns is a conflict the user must resolve.
 func (s *Services) waitForLeftovers(ctx context.Context, namespace, name string) error {
-	for _, resource := range []string{"routes", "configurations", "revisions"} {
-		r := s.Clients.Dynamic.Resource(schema.GroupVersionResource{Group: ServicesGVR.Group, Version: ServicesGVR.Version, Resource: resource}).Namespace(namespace)
-		list := func() ([]unstructured.Unstructured, error) {
-			selector := "serving.knative.dev/configuration=" + name
-			if resource != "revisions" {
-				selector = "serving.knative.dev/service=" + name
+	selector := metav1.ListOptions{LabelSelector: "serving.knative.dev/service=" + name}
+	remaining := func() ([]unstructured.Unstructured, error) {
+		var all []unstructured.Unstructured
+		for _, gvr := range leftoverKinds {
+			list, err := s.Clients.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, selector)
+			if apierrors.IsNotFound(err) {
+				continue
 			}
-			l, err := r.List(ctx, metav1.ListOptions{LabelSelector: selector})
 			if err != nil {
 				return nil, err
 			}
-			return l.Items, nil
+			all = append(all, list.Items...)
 		}
-		leftovers, err := list()
-		if err != nil {
-			return err
-		}
-		if len(leftovers) == 0 {
-			continue
-		}
-		for _, obj := range leftovers {
-			if len(obj.GetOwnerReferences()) == 0 {
-				return fmt.Errorf("a Knative %s %s/%s exists that nothing owns, so Knative cannot create the Service's own; delete it first", obj.GetKind(), namespace, obj.GetName())
-			}
-		}
-		var left int
-		err = pollUntil(ctx, func() bool {
-			items, err := list()
-			left = len(items)
-			return err == nil && left == 0
-		})
-		if err != nil {
-			return fmt.Errorf("%d %s of a deleted Service of the same name are still being garbage collected: %w", left, resource, err)
+		return all, nil
+	}
+	leftovers, err := remaining()
+	if err != nil || len(leftovers) == 0 {
+		return err
+	}
+	for _, obj := range leftovers {
+		if len(obj.GetOwnerReferences()) == 0 {
+			return fmt.Errorf("a %s %s/%s labelled as part of Knative Service %q exists that nothing owns, so Knative cannot create the Service's own; delete it first",
+				obj.GetKind(), namespace, obj.GetName(), name)
 		}
 	}
-	return nil
+	err = pollUntil(ctx, func() bool {
+		leftovers, err = remaining()
+		return err == nil && len(leftovers) == 0
+	})
+	if err != nil && len(leftovers) > 0 {
+		return fmt.Errorf("%d objects of a deleted Service of the same name (such as %s %s) are still being garbage collected: %w",
+			len(leftovers), leftovers[0].GetKind(), leftovers[0].GetName(), err)
+	}
+	return err
 }
 
 // Get reads a Service; nil when it does not exist.
