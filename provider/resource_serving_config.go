@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
 )
 
 type servingConfigResource struct {
@@ -108,7 +109,7 @@ func (r *servingConfigResource) ValidateConfig(ctx context.Context, req resource
 	}
 	for _, k := range serving.UnknownConfigKeys(name, data) {
 		resp.Diagnostics.AddAttributeWarning(path.Root("data").AtMapKey(k), "Unknown config-"+name+" key",
-			fmt.Sprintf("Knative Serving %s does not document %q in config-%s, and ignores keys it does not know. Check the spelling.", "1.23", k, name))
+			fmt.Sprintf("Knative Serving %s does not document %q in config-%s, and ignores keys it does not know. Check the spelling.", manifests.DefaultVersion, k, name))
 	}
 }
 
