@@ -315,15 +315,7 @@ func (in *Installer) waitWebhookServing(ctx context.Context, objs []*unstructure
 // waitFor watches all objects of a kind until pending returns "" and says
 // what was still pending when ctx ends.
 func (in *Installer) waitFor(ctx context.Context, k kind, namespace, what string, pending func(map[string]*unstructured.Unstructured) string) error {
-	r := in.resource(k, namespace)
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			return r.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			return r.Watch(ctx, opts)
-		},
-	}
+	lw := listWatch(in.resource(k, namespace), "")
 	var (
 		mu   sync.Mutex
 		last string
@@ -356,6 +348,20 @@ func (in *Installer) waitFor(ctx context.Context, k kind, namespace, what string
 }
 
 type dynamicResource = dynamic.ResourceInterface
+
+// listWatch lists and watches r, optionally narrowed by a field selector.
+func listWatch(r dynamicResource, fieldSelector string) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.FieldSelector = fieldSelector
+			return r.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.FieldSelector = fieldSelector
+			return r.Watch(ctx, opts)
+		},
+	}
+}
 
 // pollUntil retries ok until it returns true or ctx ends, from every 100ms
 // backing off to every 2s: quick when readiness is near, light when it is

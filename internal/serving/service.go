@@ -70,8 +70,7 @@ func (s *Services) PrepareCreate(ctx context.Context, namespace, name string) er
 			"terraform import <resource address> %s/%s", namespace, name, namespace, name)
 	}
 	if existing != nil {
-		err := pollUntil(ctx, func() bool { obj, err := s.Get(ctx, namespace, name); return err == nil && obj == nil })
-		if err != nil {
+		if err := s.waitGone(ctx, namespace, name); err != nil {
 			return fmt.Errorf("the Knative Service %s/%s is still being deleted: %w", namespace, name, err)
 		}
 	}
@@ -148,18 +147,7 @@ func (s *Services) Get(ctx context.Context, namespace, name string) (*unstructur
 // decided readiness. When Knative says it failed, the error carries Knative's
 // reason and message (such as the container's own error).
 func (s *Services) WaitReady(ctx context.Context, namespace, name string, generation int64) (*unstructured.Unstructured, error) {
-	r := s.resource(namespace)
-	selector := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.FieldSelector = selector
-			return r.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.FieldSelector = selector
-			return r.Watch(ctx, opts)
-		},
-	}
+	lw := listWatch(s.resource(namespace), fields.OneTermEqualSelector("metadata.name", name).String())
 	var last *unstructured.Unstructured
 	done := func(obj *unstructured.Unstructured) (bool, error) {
 		last = obj
@@ -228,6 +216,11 @@ func (s *Services) Delete(ctx context.Context, namespace, name string) error {
 	if err != nil {
 		return err
 	}
+	return s.waitGone(ctx, namespace, name)
+}
+
+// waitGone returns once the Service no longer exists.
+func (s *Services) waitGone(ctx context.Context, namespace, name string) error {
 	return pollUntil(ctx, func() bool {
 		obj, err := s.Get(ctx, namespace, name)
 		return err == nil && obj == nil
