@@ -39,19 +39,6 @@ func putMap(m map[string]any, key string, v map[string]any) {
 	}
 }
 
-func putList(ctx context.Context, m map[string]any, key string, v types.List) {
-	if !known(v) {
-		return
-	}
-	var items []string
-	v.ElementsAs(ctx, &items, false)
-	out := make([]any, len(items))
-	for i, s := range items {
-		out[i] = s
-	}
-	m[key] = out
-}
-
 // stringMap converts a map attribute; nil when null or unknown.
 func stringMap(ctx context.Context, v types.Map) map[string]any {
 	if !known(v) {
@@ -102,19 +89,6 @@ func intFrom(m map[string]any, key string) types.Int64 {
 		return types.Int64Value(int64(n))
 	}
 	return types.Int64Null()
-}
-
-func listFrom(m map[string]any, key string) types.List {
-	items, ok := m[key].([]any)
-	if !ok {
-		return types.ListNull(types.StringType)
-	}
-	values := make([]attr.Value, 0, len(items))
-	for _, item := range items {
-		s, _ := item.(string)
-		values = append(values, types.StringValue(s))
-	}
-	return types.ListValueMust(types.StringType, values)
 }
 
 // keepNullIfEmpty returns m as a map value, or null when m is empty and the

@@ -230,6 +230,22 @@ func TestService_badInputsAtPlan(t *testing.T) {
     containers  = [{ image = "kind.local/a" }]
     scaling     = { max_scale = 2 }
   }`, `(?s)Conflicting scaling settings`},
+		{"startup probe without a port", `template = { containers = [{ image = "kind.local/hello", startup_probe = { http_get = { path = "/" } } }] }`,
+			`(?s)Startup probe without a port.*template.containers\[0\].startup_probe.http_get.port`},
+		{"volume mount of no volume", `template = { containers = [{ image = "kind.local/hello", volume_mounts = [{ name = "data", mount_path = "/data" }] }] }`,
+			`(?s)Invalid Knative Service.*volumeMount\s+has\s+no\s+matching\s+volume`},
+		{"volume with two sources", `template = {
+    containers = [{ image = "kind.local/hello", volume_mounts = [{ name = "data", mount_path = "/data", read_only = true }] }]
+    volumes    = [{ name = "data", secret = { secret_name = "a" }, config_map = { name = "b" } }]
+  }`, `(?s)Invalid Knative Service.*expected\s+exactly\s+one,\s+got\s+both`},
+		{"bad file mode", `template = {
+    containers = [{ image = "kind.local/hello" }]
+    volumes    = [{ name = "data", secret = { secret_name = "a", default_mode = 1000 } }]
+  }`, `(?s)template.volumes\[0\].secret.default_mode.*between\s+0\s+and\s+511`},
+		{"bad empty dir size", `template = {
+    containers = [{ image = "kind.local/hello" }]
+    volumes    = [{ name = "data", empty_dir = { size_limit = "big" } }]
+  }`, `(?s)Invalid Knative Service`},
 		{"bad rollout duration", `rollout_duration = "soon"
   template = { containers = [{ image = "kind.local/a" }] }`, `(?s)Invalid Knative Service.*rollout-duration`},
 	} {

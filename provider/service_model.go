@@ -40,70 +40,39 @@ type serviceModel struct {
 }
 
 type templateModel struct {
-	Name                 types.String     `tfsdk:"name"`
-	Labels               types.Map        `tfsdk:"labels"`
-	Annotations          types.Map        `tfsdk:"annotations"`
-	Containers           []containerModel `tfsdk:"containers"`
-	ServiceAccountName   types.String     `tfsdk:"service_account_name"`
-	ContainerConcurrency types.Int64      `tfsdk:"container_concurrency"`
-	TimeoutSeconds       types.Int64      `tfsdk:"timeout_seconds"`
-	Scaling              *scalingModel    `tfsdk:"scaling"`
+	Name                 types.String  `tfsdk:"name"`
+	Labels               types.Map     `tfsdk:"labels"`
+	Annotations          types.Map     `tfsdk:"annotations"`
+	ServiceAccountName   types.String  `tfsdk:"service_account_name"`
+	ContainerConcurrency types.Int64   `tfsdk:"container_concurrency"`
+	TimeoutSeconds       types.Int64   `tfsdk:"timeout_seconds"`
+	Containers           types.List    `tfsdk:"containers"`
+	Volumes              types.List    `tfsdk:"volumes"`
+	ImagePullSecrets     types.List    `tfsdk:"image_pull_secrets"`
+	NodeSelector         types.Map     `tfsdk:"node_selector"`
+	Tolerations          types.List    `tfsdk:"tolerations"`
+	Scaling              *scalingModel `tfsdk:"scaling"`
 }
 
-type containerModel struct {
-	Name           types.String    `tfsdk:"name"`
-	Image          types.String    `tfsdk:"image"`
-	Command        types.List      `tfsdk:"command"`
-	Args           types.List      `tfsdk:"args"`
-	WorkingDir     types.String    `tfsdk:"working_dir"`
-	Env            []envModel      `tfsdk:"env"`
-	Ports          []portModel     `tfsdk:"ports"`
-	Resources      *resourcesModel `tfsdk:"resources"`
-	ReadinessProbe *probeModel     `tfsdk:"readiness_probe"`
+// podSpecField is a template attribute that is a pod spec field of the same
+// name, converted generically.
+type podSpecField struct {
+	attribute string
+	value     attr.Value
+	set       func(attr.Value)
 }
 
-type envModel struct {
-	Name      types.String    `tfsdk:"name"`
-	Value     types.String    `tfsdk:"value"`
-	ValueFrom *valueFromModel `tfsdk:"value_from"`
-}
-
-type valueFromModel struct {
-	SecretKeyRef    *keyRefModel `tfsdk:"secret_key_ref"`
-	ConfigMapKeyRef *keyRefModel `tfsdk:"config_map_key_ref"`
-}
-
-type keyRefModel struct {
-	Name types.String `tfsdk:"name"`
-	Key  types.String `tfsdk:"key"`
-}
-
-type portModel struct {
-	Name          types.String `tfsdk:"name"`
-	ContainerPort types.Int64  `tfsdk:"container_port"`
-}
-
-type resourcesModel struct {
-	Limits   types.Map `tfsdk:"limits"`
-	Requests types.Map `tfsdk:"requests"`
-}
-
-type probeModel struct {
-	HTTPGet             *httpGetModel   `tfsdk:"http_get"`
-	TCPSocket           *tcpSocketModel `tfsdk:"tcp_socket"`
-	InitialDelaySeconds types.Int64     `tfsdk:"initial_delay_seconds"`
-	PeriodSeconds       types.Int64     `tfsdk:"period_seconds"`
-	TimeoutSeconds      types.Int64     `tfsdk:"timeout_seconds"`
-	FailureThreshold    types.Int64     `tfsdk:"failure_threshold"`
-}
-
-type httpGetModel struct {
-	Path types.String `tfsdk:"path"`
-	Port types.Int64  `tfsdk:"port"`
-}
-
-type tcpSocketModel struct {
-	Port types.Int64 `tfsdk:"port"`
+func (t *templateModel) podSpecFields() []podSpecField {
+	return []podSpecField{
+		{"service_account_name", t.ServiceAccountName, func(v attr.Value) { t.ServiceAccountName = v.(types.String) }},
+		{"container_concurrency", t.ContainerConcurrency, func(v attr.Value) { t.ContainerConcurrency = v.(types.Int64) }},
+		{"timeout_seconds", t.TimeoutSeconds, func(v attr.Value) { t.TimeoutSeconds = v.(types.Int64) }},
+		{"containers", t.Containers, func(v attr.Value) { t.Containers = v.(types.List) }},
+		{"volumes", t.Volumes, func(v attr.Value) { t.Volumes = v.(types.List) }},
+		{"image_pull_secrets", t.ImagePullSecrets, func(v attr.Value) { t.ImagePullSecrets = v.(types.List) }},
+		{"node_selector", t.NodeSelector, func(v attr.Value) { t.NodeSelector = v.(types.Map) }},
+		{"tolerations", t.Tolerations, func(v attr.Value) { t.Tolerations = v.(types.List) }},
+	}
 }
 
 type scalingModel struct {
@@ -152,13 +121,7 @@ func (s *scalingModel) fields() map[string]attr.Value {
 }
 
 func (s *scalingModel) set(name string, v string) {
-	n := func() types.Int64 {
-		i, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return types.Int64Null()
-		}
-		return types.Int64Value(i)
-	}
+	n := func() types.Int64 { return parseInt64(v) }
 	switch name {
 	case "min_scale":
 		s.MinScale = n()
@@ -258,88 +221,12 @@ func (t *templateModel) toObject(ctx context.Context) map[string]any {
 	putMap(meta, "annotations", annotations)
 
 	spec := map[string]any{}
-	putString(spec, "serviceAccountName", t.ServiceAccountName)
-	putInt(spec, "containerConcurrency", t.ContainerConcurrency)
-	putInt(spec, "timeoutSeconds", t.TimeoutSeconds)
-	var containers []any
-	for _, c := range t.Containers {
-		containers = append(containers, c.toObject(ctx))
+	for _, f := range t.podSpecFields() {
+		putKube(spec, kubeName(f.attribute), f.value)
 	}
-	spec["containers"] = containers
 	out := map[string]any{"spec": spec}
 	if len(meta) > 0 {
 		out["metadata"] = meta
-	}
-	return out
-}
-
-func (c *containerModel) toObject(ctx context.Context) map[string]any {
-	out := map[string]any{}
-	putString(out, "name", c.Name)
-	putString(out, "image", c.Image)
-	putList(ctx, out, "command", c.Command)
-	putList(ctx, out, "args", c.Args)
-	putString(out, "workingDir", c.WorkingDir)
-	if c.Env != nil {
-		var env []any
-		for _, e := range c.Env {
-			item := map[string]any{}
-			putString(item, "name", e.Name)
-			putString(item, "value", e.Value)
-			if vf := e.ValueFrom; vf != nil {
-				from := map[string]any{}
-				if r := vf.SecretKeyRef; r != nil {
-					ref := map[string]any{}
-					putString(ref, "name", r.Name)
-					putString(ref, "key", r.Key)
-					from["secretKeyRef"] = ref
-				}
-				if r := vf.ConfigMapKeyRef; r != nil {
-					ref := map[string]any{}
-					putString(ref, "name", r.Name)
-					putString(ref, "key", r.Key)
-					from["configMapKeyRef"] = ref
-				}
-				item["valueFrom"] = from
-			}
-			env = append(env, item)
-		}
-		out["env"] = env
-	}
-	if c.Ports != nil {
-		var ports []any
-		for _, p := range c.Ports {
-			item := map[string]any{}
-			putString(item, "name", p.Name)
-			putInt(item, "containerPort", p.ContainerPort)
-			ports = append(ports, item)
-		}
-		out["ports"] = ports
-	}
-	if r := c.Resources; r != nil {
-		res := map[string]any{}
-		putMap(res, "limits", stringMap(ctx, r.Limits))
-		putMap(res, "requests", stringMap(ctx, r.Requests))
-		out["resources"] = res
-	}
-	if p := c.ReadinessProbe; p != nil {
-		probe := map[string]any{}
-		if h := p.HTTPGet; h != nil {
-			get := map[string]any{}
-			putString(get, "path", h.Path)
-			putInt(get, "port", h.Port)
-			probe["httpGet"] = get
-		}
-		if s := p.TCPSocket; s != nil {
-			socket := map[string]any{}
-			putInt(socket, "port", s.Port)
-			probe["tcpSocket"] = socket
-		}
-		putInt(probe, "initialDelaySeconds", p.InitialDelaySeconds)
-		putInt(probe, "periodSeconds", p.PeriodSeconds)
-		putInt(probe, "timeoutSeconds", p.TimeoutSeconds)
-		putInt(probe, "failureThreshold", p.FailureThreshold)
-		out["readinessProbe"] = probe
 	}
 	return out
 }
@@ -397,82 +284,7 @@ func (t *templateModel) fromObject(obj map[string]any) {
 	t.Annotations = keepNullIfEmpty(t.Annotations, annotations)
 
 	spec, _ := obj["spec"].(map[string]any)
-	t.ServiceAccountName = stringFrom(spec, "serviceAccountName")
-	t.ContainerConcurrency = intFrom(spec, "containerConcurrency")
-	t.TimeoutSeconds = intFrom(spec, "timeoutSeconds")
-	containers, _ := spec["containers"].([]any)
-	prior := t.Containers
-	t.Containers = nil
-	for i, item := range containers {
-		c, _ := item.(map[string]any)
-		var shape containerModel
-		if len(prior) > 0 {
-			shape = prior[min(i, len(prior)-1)]
-		}
-		shape.fromObject(c)
-		t.Containers = append(t.Containers, shape)
-	}
-}
-
-func (c *containerModel) fromObject(obj map[string]any) {
-	c.Name = stringFrom(obj, "name")
-	c.Image = stringFrom(obj, "image")
-	c.Command = listFrom(obj, "command")
-	c.Args = listFrom(obj, "args")
-	c.WorkingDir = stringFrom(obj, "workingDir")
-	if env, ok := obj["env"].([]any); ok {
-		c.Env = nil
-		for _, item := range env {
-			e, _ := item.(map[string]any)
-			em := envModel{Name: stringFrom(e, "name"), Value: stringFrom(e, "value")}
-			if from, ok := e["valueFrom"].(map[string]any); ok {
-				em.ValueFrom = &valueFromModel{}
-				if r, ok := from["secretKeyRef"].(map[string]any); ok {
-					em.ValueFrom.SecretKeyRef = &keyRefModel{Name: stringFrom(r, "name"), Key: stringFrom(r, "key")}
-				}
-				if r, ok := from["configMapKeyRef"].(map[string]any); ok {
-					em.ValueFrom.ConfigMapKeyRef = &keyRefModel{Name: stringFrom(r, "name"), Key: stringFrom(r, "key")}
-				}
-			}
-			c.Env = append(c.Env, em)
-		}
-	} else {
-		c.Env = nil
-	}
-	if ports, ok := obj["ports"].([]any); ok {
-		c.Ports = nil
-		for _, item := range ports {
-			p, _ := item.(map[string]any)
-			c.Ports = append(c.Ports, portModel{Name: stringFrom(p, "name"), ContainerPort: intFrom(p, "containerPort")})
-		}
-	} else {
-		c.Ports = nil
-	}
-	if r, ok := obj["resources"].(map[string]any); ok {
-		prior := resourcesModel{Limits: types.MapNull(types.StringType), Requests: types.MapNull(types.StringType)}
-		if c.Resources != nil {
-			prior = *c.Resources
-		}
-		c.Resources = &resourcesModel{
-			Limits:   keepNullIfEmpty(prior.Limits, mapOf(r, "limits")),
-			Requests: keepNullIfEmpty(prior.Requests, mapOf(r, "requests")),
-		}
-	} else {
-		c.Resources = nil
-	}
-	if p, ok := obj["readinessProbe"].(map[string]any); ok {
-		probe := &probeModel{
-			InitialDelaySeconds: intFrom(p, "initialDelaySeconds"), PeriodSeconds: intFrom(p, "periodSeconds"),
-			TimeoutSeconds: intFrom(p, "timeoutSeconds"), FailureThreshold: intFrom(p, "failureThreshold"),
-		}
-		if h, ok := p["httpGet"].(map[string]any); ok {
-			probe.HTTPGet = &httpGetModel{Path: stringFrom(h, "path"), Port: intFrom(h, "port")}
-		}
-		if s, ok := p["tcpSocket"].(map[string]any); ok {
-			probe.TCPSocket = &tcpSocketModel{Port: intFrom(s, "port")}
-		}
-		c.ReadinessProbe = probe
-	} else {
-		c.ReadinessProbe = nil
+	for _, f := range t.podSpecFields() {
+		f.set(fromKube(templateTypes[f.attribute], spec[kubeName(f.attribute)], f.value))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 	"knative.dev/pkg/apis"
+	apisconfig "knative.dev/serving/pkg/apis/config"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
@@ -27,10 +29,16 @@ var ServicesGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Vers
 // ValidateService runs Knative's own defaulting and validation (the webhook's
 // rules, from knative.dev/serving's types) on a Service, so bad input fails
 // at plan time with the webhook's words, before anything is written.
-func ValidateService(ctx context.Context, obj map[string]any) error {
+// features are the cluster's config-features; nil means Knative's defaults.
+func ValidateService(ctx context.Context, obj map[string]any, features *apisconfig.Features) error {
 	svc := &servingv1.Service{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, svc); err != nil {
 		return err
+	}
+	if features != nil {
+		cfg := *apisconfig.FromContextOrDefaults(ctx)
+		cfg.Features = features
+		ctx = apisconfig.ToContext(ctx, &cfg)
 	}
 	svc.SetDefaults(ctx)
 	// Knative's warning level (such as insecure security-context defaults) is
@@ -39,6 +47,33 @@ func ValidateService(ctx context.Context, obj map[string]any) error {
 		return errors.New(fe.Error())
 	}
 	return nil
+}
+
+// EveryFeatureEnabled is config-features with every pod spec field Knative
+// gates behind a flag enabled: validating with it checks a Service's shape
+// whatever the cluster's flags are.
+func EveryFeatureEnabled() *apisconfig.Features {
+	features, _ := apisconfig.NewFeaturesConfigFromMap(nil)
+	v := reflect.ValueOf(features).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Type() == reflect.TypeFor[apisconfig.Flag]() && v.Type().Field(i).Name != "SecurePodDefaults" {
+			f.Set(reflect.ValueOf(apisconfig.Enabled))
+		}
+	}
+	return features
+}
+
+// ClusterFeatures reads the cluster's config-features with Knative's parser;
+// nil without error when Knative Serving is not installed.
+func ClusterFeatures(ctx context.Context, clients *kube.Clients) (*apisconfig.Features, error) {
+	cm, err := clients.Kubernetes.CoreV1().ConfigMaps(Namespace).Get(ctx, "config-features", metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return apisconfig.NewFeaturesConfigFromMap(cm.Data)
 }
 
 // Services applies, reads, waits on and deletes Knative Services.

@@ -1,0 +1,52 @@
+package provider
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+// Short constructors for the resource schemas' many plain attributes.
+
+func optString(desc string) schema.StringAttribute {
+	return schema.StringAttribute{Optional: true, Description: desc}
+}
+
+func reqString(desc string) schema.StringAttribute {
+	return schema.StringAttribute{Required: true, Description: desc}
+}
+
+func optStringOneOf(desc string, values ...string) schema.StringAttribute {
+	return schema.StringAttribute{Optional: true, Description: desc, Validators: []validator.String{stringvalidator.OneOf(values...)}}
+}
+
+func optInt(desc string, atLeast int64) schema.Int64Attribute {
+	return schema.Int64Attribute{Optional: true, Description: desc, Validators: []validator.Int64{int64validator.AtLeast(atLeast)}}
+}
+
+// fileMode is a Unix file mode, written in decimal as Kubernetes' JSON has it.
+func fileMode(desc string) schema.Int64Attribute {
+	return schema.Int64Attribute{Optional: true, Description: desc, Validators: []validator.Int64{int64validator.Between(0, 0o777)}}
+}
+
+func optBool(desc string) schema.BoolAttribute {
+	return schema.BoolAttribute{Optional: true, Description: desc}
+}
+
+func optMap(desc string) schema.MapAttribute {
+	return schema.MapAttribute{ElementType: types.StringType, Optional: true, Description: desc}
+}
+
+func optStrings(desc string) schema.ListAttribute {
+	return schema.ListAttribute{ElementType: types.StringType, Optional: true, Description: desc}
+}
+
+func optObject(desc string, attributes map[string]schema.Attribute) schema.SingleNestedAttribute {
+	return schema.SingleNestedAttribute{Optional: true, Description: desc, Attributes: attributes}
+}
+
+func optList(desc string, attributes map[string]schema.Attribute) schema.ListNestedAttribute {
+	return schema.ListNestedAttribute{Optional: true, Description: desc, NestedObject: schema.NestedAttributeObject{Attributes: attributes}}
+}
