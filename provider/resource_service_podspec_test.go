@@ -127,7 +127,9 @@ resource "knative_service" "hello" {
 						pod.Volumes[1].Projected == nil || len(pod.Volumes[1].Projected.Sources) != 3 || pod.Volumes[2].EmptyDir == nil ||
 						pod.Volumes[2].EmptyDir.SizeLimit.String() != "64Mi":
 						return fmt.Errorf("volumes are %+v", pod.Volumes)
-					case !slices.ContainsFunc(user.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == "secret" && m.MountPath == "/etc/secret" && m.ReadOnly }):
+					case !slices.ContainsFunc(user.VolumeMounts, func(m corev1.VolumeMount) bool {
+						return m.Name == "secret" && m.MountPath == "/etc/secret" && m.ReadOnly
+					}):
 						return fmt.Errorf("volume mounts are %+v", user.VolumeMounts)
 					case user.LivenessProbe == nil || user.LivenessProbe.HTTPGet == nil || user.LivenessProbe.HTTPGet.Path != "/healthz":
 						return fmt.Errorf("liveness probe is %+v", user.LivenessProbe)
@@ -144,10 +146,10 @@ resource "knative_service" "hello" {
 				}),
 			},
 			{
-				ResourceName:            helloAddress,
-				ImportState:             true,
-				ImportStateId:           "default/hello",
-				ImportStateVerify:       true,
+				ResourceName:      helloAddress,
+				ImportState:       true,
+				ImportStateId:     "default/hello",
+				ImportStateVerify: true,
 				// The API server omits a false read_only: import cannot tell it from unset.
 				ImportStateVerifyIgnore: []string{"timeouts", "template.containers.0.volume_mounts.2.read_only"},
 			},
