@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
@@ -380,4 +382,63 @@ func createKnativeService(t *testing.T, c *kube.Clients, namespace, name string)
 	if err != nil {
 		t.Fatalf("creating Knative Service %s/%s: %v", namespace, name, err)
 	}
+}
+
+// An install while an earlier removal is still deleting a CRD (held here by
+// a finalizer on one of its objects) waits for it to be gone instead of
+// applying to the terminating CRD, which would vanish right after.
+func TestAccServing_installWaitsForAnEarlierRemoval(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	ctx := context.Background()
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	routes := schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				objs, err := serving.Desired(serving.Spec{Version: "1.23.0", Ingress: "kourier"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range objs {
+					if o.GetKind() == "CustomResourceDefinition" && o.GetName() == "routes.serving.knative.dev" {
+						if _, err := clients.Dynamic.Resource(crds).Create(ctx, o, metav1.CreateOptions{}); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				held := &unstructured.Unstructured{Object: map[string]any{
+					"apiVersion": "serving.knative.dev/v1", "kind": "Route",
+					"metadata": map[string]any{"name": "held", "namespace": "default", "finalizers": []any{"example.com/hold"}},
+				}}
+				if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+					_, err := clients.Dynamic.Resource(routes).Namespace("default").Create(ctx, held, metav1.CreateOptions{})
+					return err == nil, nil // until the new CRD is served
+				}); err != nil {
+					t.Fatal("creating a Route never succeeded")
+				}
+				mustDelete(t, clients.Dynamic.Resource(crds).Delete(ctx, "routes.serving.knative.dev", metav1.DeleteOptions{}))
+				go func() {
+					// The install starts meanwhile and finds the CRD terminating.
+					time.Sleep(8 * time.Second)
+					_, _ = clients.Dynamic.Resource(routes).Namespace("default").Patch(ctx, "held", types.MergePatchType,
+						[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+				}()
+			},
+			Config: servingConfig(c, ""),
+			Check: func(*terraform.State) error {
+				crd, err := clients.Dynamic.Resource(crds).Get(ctx, "routes.serving.knative.dev", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if crd.GetDeletionTimestamp() != nil {
+					return fmt.Errorf("the install applied the terminating CRD")
+				}
+				_, err = clients.Dynamic.Resource(routes).Namespace("default").List(ctx, metav1.ListOptions{})
+				return err
+			},
+		}},
+	})
 }

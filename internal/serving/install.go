@@ -60,6 +60,9 @@ func (in *Installer) Apply(ctx context.Context, spec Spec, previous *Spec, wait 
 	}
 	// CRDs must be established before objects of their kinds (the core
 	// manifest has a Certificate before its CRD).
+	if err := in.waitTerminated(ctx, first); err != nil {
+		return err
+	}
 	in.progress("applying %d namespaces and CRDs", len(first))
 	if err := in.applyAll(ctx, first); err != nil {
 		return err
@@ -83,6 +86,36 @@ func (in *Installer) Apply(ctx context.Context, spec Spec, previous *Spec, wait 
 		return nil
 	}
 	return in.WaitReady(ctx, spec)
+}
+
+// waitTerminated returns once none of objs is being deleted. Applying to a
+// CRD or namespace an earlier removal is still deleting succeeds, and moments
+// later the object is gone with everything of its kind or in it.
+func (in *Installer) waitTerminated(ctx context.Context, objs []*unstructured.Unstructured) error {
+	terminating := func() []string {
+		live, err := in.listLive(ctx, objs)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		var names []string
+		for _, o := range live {
+			if o.GetDeletionTimestamp() != nil {
+				names = append(names, o.GetKind()+" "+o.GetName())
+			}
+		}
+		sort.Strings(names)
+		return names
+	}
+	left := terminating()
+	if len(left) == 0 {
+		return nil
+	}
+	in.progress("waiting for %d objects an earlier removal is deleting: %s", len(left), strings.Join(left, ", "))
+	if err := pollUntil(ctx, func() bool { left = terminating(); return len(left) == 0 }); err != nil {
+		return fmt.Errorf("objects an earlier removal is deleting are still there (%s); they must be gone before Knative Serving is installed again: %w",
+			strings.Join(left, ", "), err)
+	}
+	return nil
 }
 
 func (in *Installer) applyAll(ctx context.Context, objs []*unstructured.Unstructured) error {
