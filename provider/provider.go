@@ -227,6 +227,8 @@ func (p *knativeProvider) Resources(context.Context) []func() resource.Resource 
 func (p *knativeProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		newServingDataSource,
+		newServiceDataSource,
+		newRevisionsDataSource,
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"knative.dev/pkg/apis"
 
@@ -64,10 +65,6 @@ func (r *serviceResource) Metadata(_ context.Context, req tfresource.MetadataReq
 }
 
 func (r *serviceResource) Schema(ctx context.Context, _ tfresource.SchemaRequest, resp *tfresource.SchemaResponse) {
-	computedString := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{Computed: true, Description: desc}
-	}
-
 	resp.Schema = schema.Schema{
 		Description: "A Knative Service: a revision template and the traffic between its revisions. Only the fields and " +
 			"the label and annotation keys set here are managed (server-side apply): defaults Knative's webhook adds " +
@@ -98,22 +95,27 @@ func (r *serviceResource) Schema(ctx context.Context, _ tfresource.SchemaRequest
 			"rollout_duration": optString("Gradual rollout of new revisions, such as 380s (serving.knative.dev/rollout-duration)."),
 			"wait_for_ready": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "Wait until the Service is Ready after create and update. Default true."},
-
-			"url":                          computedString("URL of the Service."),
-			"address_url":                  computedString("Address inside the cluster."),
-			"latest_created_revision_name": computedString("Latest revision created."),
-			"latest_ready_revision_name":   computedString("Latest revision that became ready."),
-			"observed_generation":          schema.Int64Attribute{Computed: true, Description: "Generation Knative last reconciled."},
-			"ready":                        schema.BoolAttribute{Computed: true, Description: "Whether the Service is Ready."},
-			"traffic_status": schema.ListAttribute{ElementType: trafficStatusType, Computed: true,
-				Description: "Traffic as Knative routes it: revision_name, percent, tag, url, latest_revision."},
-			"conditions": schema.ListAttribute{ElementType: conditionType, Computed: true,
-				Description: "Knative's conditions: type, status, reason, message."},
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
+	for _, a := range serviceStatusAttributes {
+		resp.Schema.Attributes[a.name] = computedAttribute(a.typ, a.description)
+	}
+}
+
+// computedAttribute is a resource attribute only Knative sets.
+func computedAttribute(typ attr.Type, description string) schema.Attribute {
+	switch typ := typ.(type) {
+	case types.ListType:
+		return schema.ListAttribute{ElementType: typ.ElemType, Computed: true, Description: description}
+	case basetypes.Int64Type:
+		return schema.Int64Attribute{Computed: true, Description: description}
+	case basetypes.BoolType:
+		return schema.BoolAttribute{Computed: true, Description: description}
+	}
+	return schema.StringAttribute{Computed: true, Description: description}
 }
 
 // templateAttribute is the revision template. Its pod-spec attributes mirror
@@ -557,7 +559,7 @@ func (r *serviceResource) services(diags *diag.Diagnostics) *serving.Services {
 }
 
 // setStatus fills the computed attributes from the live Service.
-func (m *serviceModel) setStatus(live *unstructured.Unstructured) {
+func (m *serviceStatusModel) setStatus(live *unstructured.Unstructured) {
 	status, _ := live.Object["status"].(map[string]any)
 	m.URL = stringOrEmpty(status, "url")
 	address, _ := status["address"].(map[string]any)

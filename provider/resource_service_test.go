@@ -141,6 +141,19 @@ func TestAccService_readyDriftImport(t *testing.T) {
 	})
 }
 
+// serviceDataSources read knative_service.hello once it is applied.
+const serviceDataSources = `
+data "knative_service" "hello" {
+  name       = "hello"
+  depends_on = [knative_service.hello]
+}
+
+data "knative_revisions" "hello" {
+  service    = "hello"
+  depends_on = [knative_service.hello]
+}
+`
+
 func TestAccService_trafficSplitAndRevisionNames(t *testing.T) {
 	c := acctest.PreCheck(t)
 	clients := c.Clients(t)
@@ -166,8 +179,23 @@ func TestAccService_trafficSplitAndRevisionNames(t *testing.T) {
   traffic = [
     { revision_name = "hello-v1", percent = 80, tag = "old" },
     { latest_revision = true, percent = 20, tag = "new" },
-  ]`),
+  ]`) + serviceDataSources,
 				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.knative_service.hello", tfjsonpath.New("url"), knownvalue.StringExact("http://hello.default.svc.cluster.local")),
+					statecheck.ExpectKnownValue("data.knative_service.hello", tfjsonpath.New("images"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("kind.local/hello:v2")})),
+					statecheck.ExpectKnownValue("data.knative_service.hello", tfjsonpath.New("latest_ready_revision_name"), knownvalue.StringExact("hello-v2")),
+					statecheck.ExpectKnownValue("data.knative_revisions.hello", tfjsonpath.New("revisions"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectPartial(map[string]knownvalue.Check{
+							"name": knownvalue.StringExact("hello-v1"), "generation": knownvalue.Int64Exact(1), "ready": knownvalue.Bool(true),
+							"image": knownvalue.StringExact("kind.local/hello:v1"), "image_digest": knownvalue.StringExact(""), // kind.local is not resolved (registries-skipping-tag-resolving)
+							"traffic_percent": knownvalue.Int64Exact(80), "tags": knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("old")}),
+						}),
+						knownvalue.ObjectPartial(map[string]knownvalue.Check{
+							"name": knownvalue.StringExact("hello-v2"), "generation": knownvalue.Int64Exact(2), "ready": knownvalue.Bool(true),
+							"image":           knownvalue.StringExact("kind.local/hello:v2"),
+							"traffic_percent": knownvalue.Int64Exact(20), "tags": knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("new")}),
+						}),
+					})),
 					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("latest_ready_revision_name"), knownvalue.StringExact("hello-v2")),
 					statecheck.ExpectKnownValue(helloAddress, tfjsonpath.New("traffic_status"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.ObjectExact(map[string]knownvalue.Check{

@@ -29,6 +29,12 @@ type serviceModel struct {
 	WaitForReady    types.Bool     `tfsdk:"wait_for_ready"`
 	Timeouts        timeoutsValue  `tfsdk:"timeouts"`
 
+	serviceStatusModel
+}
+
+// serviceStatusModel is what Knative reports about a Service, shared by the
+// resource and the data source.
+type serviceStatusModel struct {
 	URL                       types.String `tfsdk:"url"`
 	AddressURL                types.String `tfsdk:"address_url"`
 	LatestCreatedRevisionName types.String `tfsdk:"latest_created_revision_name"`
@@ -37,6 +43,21 @@ type serviceModel struct {
 	Ready                     types.Bool   `tfsdk:"ready"`
 	TrafficStatus             types.List   `tfsdk:"traffic_status"`
 	Conditions                types.List   `tfsdk:"conditions"`
+}
+
+// serviceStatusAttributes describe serviceStatusModel's attributes, for both schemas.
+var serviceStatusAttributes = []struct {
+	name, description string
+	typ               attr.Type
+}{
+	{"url", "URL of the Service.", types.StringType},
+	{"address_url", "Address inside the cluster.", types.StringType},
+	{"latest_created_revision_name", "Latest revision created.", types.StringType},
+	{"latest_ready_revision_name", "Latest revision that became ready.", types.StringType},
+	{"observed_generation", "Generation Knative last reconciled.", types.Int64Type},
+	{"ready", "Whether the Service is Ready.", types.BoolType},
+	{"traffic_status", "Traffic as Knative routes it: revision_name, percent, tag, url, latest_revision.", types.ListType{ElemType: trafficStatusType}},
+	{"conditions", "Knative's conditions: type, status, reason, message.", types.ListType{ElemType: conditionType}},
 }
 
 type templateModel struct {

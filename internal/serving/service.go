@@ -1,10 +1,13 @@
 package serving
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +21,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 	"knative.dev/pkg/apis"
 	apisconfig "knative.dev/serving/pkg/apis/config"
+	"knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
@@ -230,6 +234,24 @@ func (s *Services) WaitReady(ctx context.Context, namespace, name string, genera
 		return last, fmt.Errorf("Knative Service %s/%s is not ready (%s): %w", namespace, name, state, err)
 	}
 	return last, err
+}
+
+// RevisionsGVR is Knative's Revision API.
+var RevisionsGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"}
+
+// Revisions lists the revisions of a Service (of its Configuration), oldest
+// first: one request, by the label Knative puts on them.
+func (s *Services) Revisions(ctx context.Context, namespace, name string) ([]unstructured.Unstructured, error) {
+	list, err := s.Clients.Dynamic.Resource(RevisionsGVR).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: serving.ServiceLabelKey + "=" + name})
+	if err != nil {
+		return nil, err
+	}
+	generation := func(r unstructured.Unstructured) int64 {
+		g, _ := strconv.ParseInt(r.GetLabels()[serving.ConfigurationGenerationLabelKey], 10, 64)
+		return g
+	}
+	slices.SortFunc(list.Items, func(a, b unstructured.Unstructured) int { return cmp.Compare(generation(a), generation(b)) })
+	return list.Items, nil
 }
 
 // NotReadyError is Knative's own verdict that a Service failed.
