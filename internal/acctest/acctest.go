@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -141,6 +142,19 @@ func Kubectl(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return bins.Kubectl
+}
+
+// RunKubectl runs the sandbox's kubectl against the test cluster and fails
+// the test when it fails.
+func (c *Cluster) RunKubectl(t testing.TB, kubectl string, args ...string) {
+	t.Helper()
+	args = append([]string{"--kubeconfig", c.Kubeconfig}, args...)
+	if c.Context != "" {
+		args = append([]string{"--context", c.Context}, args...)
+	}
+	if out, err := exec.Command(kubectl, args...).CombinedOutput(); err != nil {
+		t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+	}
 }
 
 // ExecPluginEnv, when set in a test binary's environment, makes RunExecPlugin

@@ -46,6 +46,12 @@ func UnavailableClients(err error) *LazyClients {
 	return &LazyClients{build: func() (*Clients, error) { return nil, err }}
 }
 
+// ReadyClients wraps clients that already exist (benchmarks and tests that
+// count or shape requests).
+func ReadyClients(c *Clients) *LazyClients {
+	return &LazyClients{build: func() (*Clients, error) { return c, nil }}
+}
+
 // Get returns the shared clients, building them on the first call.
 func (l *LazyClients) Get() (*Clients, error) {
 	l.once.Do(func() { l.clients, l.err = l.build() })

@@ -16,4 +16,4 @@ else
   echo "acceptance tests run against the sandbox \"test\" ($KNATIVE_TEST_KUBECONFIG)"
 fi
 export TF_ACC=1
-go test ./... -count=1 -timeout 60m ${TESTARGS:-}
+go test ${PACKAGES:-./...} -count=1 -timeout 60m ${TESTARGS:-}

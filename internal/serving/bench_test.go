@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -53,9 +52,9 @@ func BenchmarkInstallVsKubectl(b *testing.B) {
 		removeRuntime(b, installer)
 		b.StartTimer()
 		start = time.Now()
-		runKubectl(b, kubectl, c, "apply", "--server-side", "--force-conflicts", "--field-manager=bench-kubectl", "-f", first)
-		runKubectl(b, kubectl, c, "wait", "--for=condition=Established", "--timeout=5m", "crd", "-l", "app.kubernetes.io/name=knative-serving")
-		runKubectl(b, kubectl, c, "apply", "--server-side", "--force-conflicts", "--field-manager=bench-kubectl", "-f", rest)
+		c.RunKubectl(b, kubectl, "apply", "--server-side", "--force-conflicts", "--field-manager=bench-kubectl", "-f", first)
+		c.RunKubectl(b, kubectl, "wait", "--for=condition=Established", "--timeout=5m", "crd", "-l", "app.kubernetes.io/name=knative-serving")
+		c.RunKubectl(b, kubectl, "apply", "--server-side", "--force-conflicts", "--field-manager=bench-kubectl", "-f", rest)
 		baselineApply += time.Since(start)
 		if err := installer.WaitReady(ctx, benchSpec); err != nil {
 			b.Fatal(err)
@@ -168,14 +167,4 @@ func writeYAML(b *testing.B, out *bytes.Buffer, o *unstructured.Unstructured) {
 	}
 	out.WriteString("---\n")
 	out.Write(data)
-}
-
-func runKubectl(b *testing.B, kubectl string, c *acctest.Cluster, args ...string) {
-	args = append([]string{"--kubeconfig", c.Kubeconfig}, args...)
-	if c.Context != "" {
-		args = append([]string{"--context", c.Context}, args...)
-	}
-	if out, err := exec.Command(kubectl, args...).CombinedOutput(); err != nil {
-		b.Fatalf("kubectl %v: %v\n%s", args, err, out)
-	}
 }

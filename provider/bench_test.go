@@ -1,0 +1,233 @@
+package provider_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	tfresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+	"github.com/tf-knative/terraform-provider-knative/provider"
+)
+
+// The knative_service benchmarks call the resource's own Create and Read (the
+// code terraform's gRPC calls reach) against the sandbox, at terraform's
+// default -parallelism of 10, and compare with the floor a plain client or
+// kubectl reaches on the same objects in the same run.
+
+const benchParallelism = 10
+
+// BenchmarkServiceRefresh reads 100 Services as a plan's refresh does and,
+// alternately, GETs them with a plain dynamic client at the same parallelism
+// (goal: within 1.3x). It also counts the provider's requests per resource
+// (goal: 1, no discovery).
+func BenchmarkServiceRefresh(b *testing.B) {
+	const count = 100
+	c, r, requests := benchServiceResource(b)
+	states := createServices(b, r, "bench-refresh", count)
+	plain, err := dynamic.NewForConfig(unthrottled(b, c, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+
+	var provider, baseline time.Duration
+	requests.Store(0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		inParallel(b, count, func(n int) error {
+			resp := tfresource.ReadResponse{State: states[n]}
+			r.Read(ctx, tfresource.ReadRequest{State: states[n]}, &resp)
+			if resp.Diagnostics.HasError() || resp.State.Raw.IsNull() {
+				return fmt.Errorf("reading %d: %v", n, resp.Diagnostics)
+			}
+			return nil
+		})
+		provider += time.Since(start)
+
+		start = time.Now()
+		inParallel(b, count, func(n int) error {
+			_, err := plain.Resource(serving.ServicesGVR).Namespace("default").Get(ctx, fmt.Sprintf("bench-refresh-%d", n), metav1.GetOptions{})
+			return err
+		})
+		baseline += time.Since(start)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(provider.Milliseconds())/float64(b.N), "provider-ms/refresh")
+	b.ReportMetric(float64(baseline.Milliseconds())/float64(b.N), "plain-get-ms/refresh")
+	b.ReportMetric(provider.Seconds()/baseline.Seconds(), "ratio-vs-plain-get")
+	b.ReportMetric(float64(requests.Load())/float64(b.N*count), "requests/resource")
+	deleteServices(b, r, states)
+}
+
+// BenchmarkServiceApply creates 50 Services and waits until they are Ready, as
+// an apply does, and, alternately, runs `kubectl apply` of the same Services
+// and `kubectl wait --for=condition=Ready` (goal: within 1.1x).
+func BenchmarkServiceApply(b *testing.B) {
+	const count = 50
+	c, r, _ := benchServiceResource(b)
+	kubectl := acctest.Kubectl(b)
+	dir := b.TempDir()
+
+	var provider, baseline time.Duration
+	for i := 0; i < b.N; i++ {
+		prefix := fmt.Sprintf("bench-apply-%d", i)
+		start := time.Now()
+		states := createServices(b, r, prefix, count)
+		provider += time.Since(start)
+		b.StopTimer()
+		deleteServices(b, r, states)
+
+		// The same Services, under other names (no leftovers to wait for).
+		manifest := filepath.Join(dir, fmt.Sprintf("kubectl-%d.yaml", i))
+		writeServices(b, manifest, "kubectl-"+prefix, count)
+		b.StartTimer()
+		start = time.Now()
+		c.RunKubectl(b, kubectl, "apply", "-f", manifest)
+		c.RunKubectl(b, kubectl, "wait", "--for=condition=Ready", "--timeout=10m", "-f", manifest)
+		baseline += time.Since(start)
+		b.StopTimer()
+		c.RunKubectl(b, kubectl, "delete", "--cascade=foreground", "--wait=true", "-f", manifest)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(provider.Milliseconds())/float64(b.N), "provider-ms/apply")
+	b.ReportMetric(float64(baseline.Milliseconds())/float64(b.N), "kubectl-ms/apply")
+	b.ReportMetric(provider.Seconds()/baseline.Seconds(), "ratio-vs-kubectl")
+}
+
+// benchServiceResource installs the runtime and returns a configured
+// knative_service resource whose requests are counted.
+func benchServiceResource(b *testing.B) (*acctest.Cluster, tfresource.Resource, *atomic.Int64) {
+	c := acctest.PreCheck(b)
+	requests := &atomic.Int64{}
+	clients, err := kube.ClientsFor(unthrottled(b, c, requests), kube.DefaultFieldManager)
+	if err != nil {
+		b.Fatal(err)
+	}
+	installer := &serving.Installer{Clients: clients}
+	// Start clean, also after an interrupted run.
+	removeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := installer.Remove(removeCtx, serving.Spec{Version: "1.23.0", Ingress: "kourier"}, true); err != nil {
+		b.Fatal(err)
+	}
+	if err := installer.Apply(context.Background(), serving.Spec{Version: "1.23.0", Ingress: "kourier"}, nil, true); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := installer.Remove(ctx, serving.Spec{Version: "1.23.0", Ingress: "kourier"}, true); err != nil {
+			b.Error(err)
+		}
+	})
+	return c, provider.ServiceResourceFor(clients), requests
+}
+
+// unthrottled is the cluster's config without client-side rate limiting, so
+// the benchmarks measure work, not the token bucket; requests counts requests.
+func unthrottled(b *testing.B, c *acctest.Cluster, requests *atomic.Int64) *rest.Config {
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = 10000, 10000
+	if requests != nil {
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(r *http.Request) (*http.Response, error) { requests.Add(1); return rt.RoundTrip(r) })
+		})
+	}
+	return cfg
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func benchPlan(b *testing.B, name string) tfsdk.Plan {
+	plan, _, err := provider.MinimalServicePlan(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return plan
+}
+
+// createServices creates count Services named prefix-N with the resource's
+// Create, waiting for each to be Ready, and returns their states.
+func createServices(b *testing.B, r tfresource.Resource, prefix string, count int) []tfsdk.State {
+	states := make([]tfsdk.State, count)
+	inParallel(b, count, func(n int) error {
+		plan := benchPlan(b, fmt.Sprintf("%s-%d", prefix, n))
+		resp := tfresource.CreateResponse{State: tfsdk.State{Schema: plan.Schema, Raw: tftypes.NewValue(plan.Raw.Type(), nil)}}
+		r.Create(context.Background(), tfresource.CreateRequest{Plan: plan}, &resp)
+		if resp.Diagnostics.HasError() {
+			return fmt.Errorf("creating %s-%d: %v", prefix, n, resp.Diagnostics)
+		}
+		states[n] = resp.State
+		return nil
+	})
+	return states
+}
+
+func deleteServices(b *testing.B, r tfresource.Resource, states []tfsdk.State) {
+	inParallel(b, len(states), func(n int) error {
+		var resp tfresource.DeleteResponse
+		r.Delete(context.Background(), tfresource.DeleteRequest{State: states[n]}, &resp)
+		if resp.Diagnostics.HasError() {
+			return fmt.Errorf("deleting: %v", resp.Diagnostics)
+		}
+		return nil
+	})
+}
+
+// writeServices writes the Services createServices would create, as the
+// objects the resource applies.
+func writeServices(b *testing.B, file, prefix string, count int) {
+	var out bytes.Buffer
+	for n := 0; n < count; n++ {
+		_, obj, err := provider.MinimalServicePlan(fmt.Sprintf("%s-%d", prefix, n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, err := yaml.Marshal(obj)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out.WriteString("---\n")
+		out.Write(data)
+	}
+	if err := os.WriteFile(file, out.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// inParallel runs work for 0..count-1 with terraform's default parallelism.
+func inParallel(b *testing.B, count int, work func(n int) error) {
+	var g errgroup.Group
+	g.SetLimit(benchParallelism)
+	for n := 0; n < count; n++ {
+		g.Go(func() error { return work(n) })
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+}
