@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -152,16 +151,10 @@ func unthrottled(b *testing.B, c *acctest.Cluster, requests *atomic.Int64) *rest
 	}
 	cfg.QPS, cfg.Burst = 10000, 10000
 	if requests != nil {
-		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-			return roundTripFunc(func(r *http.Request) (*http.Response, error) { requests.Add(1); return rt.RoundTrip(r) })
-		})
+		acctest.CountRequests(cfg, requests)
 	}
 	return cfg
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func benchPlan(b *testing.B, name string) tfsdk.Plan {
 	plan, _, err := provider.MinimalServicePlan(name)

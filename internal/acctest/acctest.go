@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,6 +145,18 @@ func Kubectl(t testing.TB) string {
 	}
 	return bins.Kubectl
 }
+
+// CountRequests makes every client built from cfg count its requests in n,
+// for benchmarks that report requests per operation.
+func CountRequests(cfg *rest.Config, n *atomic.Int64) {
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) { n.Add(1); return rt.RoundTrip(r) })
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // RunKubectl runs the sandbox's kubectl against the test cluster and fails
 // the test when it fails.

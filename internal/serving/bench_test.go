@@ -3,7 +3,6 @@ package serving_test
 import (
 	"bytes"
 	"context"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -112,9 +111,7 @@ func benchInstaller(b *testing.B, c *acctest.Cluster, requests *atomic.Int64) *s
 	}
 	cfg.QPS, cfg.Burst = kube.DefaultQPS, kube.DefaultBurst
 	if requests != nil {
-		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-			return roundTripFunc(func(r *http.Request) (*http.Response, error) { requests.Add(1); return rt.RoundTrip(r) })
-		})
+		acctest.CountRequests(cfg, requests)
 	}
 	clients, err := kube.ClientsFor(cfg, kube.DefaultFieldManager)
 	if err != nil {
@@ -122,10 +119,6 @@ func benchInstaller(b *testing.B, c *acctest.Cluster, requests *atomic.Int64) *s
 	}
 	return &serving.Installer{Clients: clients}
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func removeRuntime(b *testing.B, installer *serving.Installer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
