@@ -78,15 +78,21 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 				return fmt.Errorf("deleting Knative %ss: %w", w.Kind, err)
 			}
 		}
+	}
+	if len(workloads) > 0 || in.count(ctx, routesGVR) > 0 {
 		// Revisions must be gone (and with them their Deployments) before the
 		// CRDs: once a kind's CRD is deleted the garbage collector cannot
 		// resolve owners of that kind, and their dependents would be orphaned.
+		// Routes of Services too: Knative's controller removes their
+		// finalizers, and once the runtime is gone nothing would, leaving the
+		// Route CRD terminating and blocking the next install.
 		if err := pollUntil(ctx, func() bool {
 			left, err := in.Workloads(ctx)
-			return err == nil && len(left) == 0 && in.count(ctx, revisionsGVR) == 0
+			return err == nil && len(left) == 0 && in.count(ctx, revisionsGVR) == 0 && in.count(ctx, routesGVR) == 0
 		}); err != nil {
 			left, _ := in.Workloads(context.Background())
-			return fmt.Errorf("Knative objects are still being deleted (%d revisions left): %s", in.count(context.Background(), revisionsGVR), strings.Join(left, ", "))
+			return fmt.Errorf("Knative objects are still being deleted (%d revisions, %d routes left): %s",
+				in.count(context.Background(), revisionsGVR), in.count(context.Background(), routesGVR), strings.Join(left, ", "))
 		}
 	}
 
@@ -124,7 +130,10 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 	return nil
 }
 
-var revisionsGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"}
+var (
+	revisionsGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"}
+	routesGVR    = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}
+)
 
 // count returns how many objects of a kind exist in all namespaces (0 when the kind is not served).
 func (in *Installer) count(ctx context.Context, gvr schema.GroupVersionResource) int {
