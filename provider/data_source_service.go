@@ -76,7 +76,7 @@ func (d *serviceDataSource) Configure(_ context.Context, req datasource.Configur
 func (d *serviceDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m serviceDataSourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	live := readService(ctx, d.data, m.Namespace, m.Name, &resp.Diagnostics)
+	_, live := readService(ctx, d.data, m.Namespace, m.Name, &resp.Diagnostics)
 	if live == nil {
 		return
 	}
@@ -94,24 +94,25 @@ func (d *serviceDataSource) Read(ctx context.Context, req datasource.ReadRequest
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
 
-// readService gets the Service a data source names; nil with an error when
-// it cannot be read or does not exist.
-func readService(ctx context.Context, data *ProviderData, namespace, name types.String, diags *diag.Diagnostics) *unstructured.Unstructured {
+// readService gets the Service a data source names, and the Services client
+// it used; a nil Service with an error when it cannot be read or does not exist.
+func readService(ctx context.Context, data *ProviderData, namespace, name types.String, diags *diag.Diagnostics) (*serving.Services, *unstructured.Unstructured) {
 	clients := data.clients(diags)
 	if clients == nil {
-		return nil
+		return nil, nil
 	}
 	ns := namespace.ValueString()
 	if ns == "" {
 		ns = "default"
 	}
-	live, err := (&serving.Services{Clients: clients}).Get(ctx, ns, name.ValueString())
+	services := &serving.Services{Clients: clients}
+	live, err := services.Get(ctx, ns, name.ValueString())
 	if err != nil {
 		diags.AddError("Reading the Knative Service failed", err.Error())
-		return nil
+		return nil, nil
 	}
 	if live == nil {
 		diags.AddError("Knative Service not found", fmt.Sprintf("There is no Knative Service %s/%s.", ns, name.ValueString()))
 	}
-	return live
+	return services, live
 }
