@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,6 +104,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ tfresource.SchemaRequest
 	for _, a := range serviceStatusAttributes {
 		resp.Schema.Attributes[a.name] = computedAttribute(a.typ, a.description)
 	}
+	resp.Schema.Attributes = withCachedTypes(resp.Schema.Attributes)
 }
 
 // computedAttribute is a resource attribute only Knative sets.
@@ -440,7 +442,10 @@ func (r *serviceResource) Create(ctx context.Context, req tfresource.CreateReque
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	timeout, diags := plan.Timeouts.Create(ctx, serviceCreateTimeout)
 	resp.Diagnostics.Append(diags...)
-	r.applyAndWait(ctx, timeout, true, &plan, &resp.State, &resp.Diagnostics)
+	observed := r.applyAndWait(ctx, timeout, true, &plan, &resp.State, &resp.Diagnostics)
+	if resp.Private != nil {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, observedKey, observed)...)
+	}
 }
 
 func (r *serviceResource) Update(ctx context.Context, req tfresource.UpdateRequest, resp *tfresource.UpdateResponse) {
@@ -448,28 +453,32 @@ func (r *serviceResource) Update(ctx context.Context, req tfresource.UpdateReque
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	timeout, diags := plan.Timeouts.Update(ctx, serviceUpdateTimeout)
 	resp.Diagnostics.Append(diags...)
-	r.applyAndWait(ctx, timeout, false, &plan, &resp.State, &resp.Diagnostics)
+	observed := r.applyAndWait(ctx, timeout, false, &plan, &resp.State, &resp.Diagnostics)
+	if resp.Private != nil {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, observedKey, observed)...)
+	}
 }
 
 // applyAndWait applies the Service and waits for Knative's verdict. The
 // Service is recorded in state even when it fails, so the user can fix forward.
-func (r *serviceResource) applyAndWait(ctx context.Context, timeout time.Duration, creating bool, plan *serviceModel, state *tfsdk.State, diags *diag.Diagnostics) {
+// It returns the observed version of the Service the state reflects, if any.
+func (r *serviceResource) applyAndWait(ctx context.Context, timeout time.Duration, creating bool, plan *serviceModel, state *tfsdk.State, diags *diag.Diagnostics) []byte {
 	services := r.services(diags)
 	if diags.HasError() || services == nil {
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if creating {
 		if err := services.PrepareCreate(ctx, plan.Namespace.ValueString(), plan.Name.ValueString()); err != nil {
 			diags.AddError("Cannot create the Knative Service", err.Error())
-			return
+			return nil
 		}
 	}
 	applied, err := services.Apply(ctx, plan.toObject(ctx))
 	if err != nil {
 		diags.AddError("Applying the Knative Service failed", err.Error())
-		return
+		return nil
 	}
 	live := applied
 	if plan.WaitForReady.ValueBool() {
@@ -490,22 +499,33 @@ func (r *serviceResource) applyAndWait(ctx context.Context, timeout time.Duratio
 			diags.AddError("Waiting for the Knative Service failed", err.Error())
 		}
 	}
+	return r.observed(ctx, plan, live)
 }
 
 func (r *serviceResource) Read(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) {
-	var state serviceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	var namespace, name types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
 	services := r.services(&resp.Diagnostics)
 	if resp.Diagnostics.HasError() || services == nil {
 		return
 	}
-	live, err := services.Get(ctx, state.Namespace.ValueString(), state.Name.ValueString())
+	live, err := services.Get(ctx, namespace.ValueString(), name.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddError("Reading the Knative Service failed", err.Error())
 		return
 	}
 	if live == nil {
 		resp.State.RemoveResource(ctx)
+		return
+	}
+	if prior, _ := req.Private.GetKey(ctx, observedKey); prior != nil && bytes.Equal(prior, r.observedVersion(live)) {
+		return // the state was computed from this very version: it stands as it is
+	}
+
+	var state serviceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	if state.Template == nil {
@@ -518,6 +538,41 @@ func (r *serviceResource) Read(ctx context.Context, req tfresource.ReadRequest, 
 	state.ID = types.StringValue(live.GetNamespace() + "/" + live.GetName())
 	state.setStatus(live)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	if resp.Private != nil {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, observedKey, r.observed(ctx, &state, live))...)
+	}
+}
+
+// observedKey names the private state entry that records which version of the
+// live Service (uid and resourceVersion) the state was computed from, and by
+// which provider build. Kubernetes gives an object a new resourceVersion on
+// every write, so a refresh that GETs the same version has nothing to
+// recompute and leaves the state as it is: decoding and re-encoding this
+// large schema costs the framework several times the GET itself.
+const observedKey = "observed"
+
+func (r *serviceResource) observedVersion(live *unstructured.Unstructured) []byte {
+	version := ""
+	if r.data != nil {
+		version = r.data.Version
+	}
+	data, _ := json.Marshal(map[string]string{
+		"uid": string(live.GetUID()), "resourceVersion": live.GetResourceVersion(), "provider": version,
+	})
+	return data
+}
+
+// observed is the observed version to record with state m, or nil when a
+// refresh of live would not reproduce m (live differs from what m sets, such
+// as a value the webhook rewrote): then the next refresh recomputes and shows it.
+func (r *serviceResource) observed(ctx context.Context, m *serviceModel, live *unstructured.Unstructured) []byte {
+	desired := m.toObject(ctx).Object
+	want, err1 := json.Marshal(desired)
+	got, err2 := json.Marshal(serving.Project(desired, live.Object))
+	if err1 != nil || err2 != nil || !bytes.Equal(want, got) {
+		return nil
+	}
+	return r.observedVersion(live)
 }
 
 func (r *serviceResource) Delete(ctx context.Context, req tfresource.DeleteRequest, resp *tfresource.DeleteResponse) {

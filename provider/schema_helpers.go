@@ -50,3 +50,32 @@ func optObject(desc string, attributes map[string]schema.Attribute) schema.Singl
 func optList(desc string, attributes map[string]schema.Attribute) schema.ListNestedAttribute {
 	return schema.ListNestedAttribute{Optional: true, Description: desc, NestedObject: schema.NestedAttributeObject{Attributes: attributes}}
 }
+
+// withCachedTypes gives every nested attribute its own type, computed once, as
+// its CustomType (the type the framework would compute, so nothing else
+// changes). The framework otherwise rebuilds a nested attribute's type, with
+// everything below it, on each path lookup, and it looks up the path of every
+// null value in a state on every request: for knative_service's pod template
+// that was 7 ms of CPU per refresh, ten times the GET it refreshes from.
+func withCachedTypes(attributes map[string]schema.Attribute) map[string]schema.Attribute {
+	cached := make(map[string]schema.Attribute, len(attributes))
+	for name, attribute := range attributes {
+		switch a := attribute.(type) {
+		case schema.SingleNestedAttribute:
+			if a.CustomType == nil {
+				a.Attributes = withCachedTypes(a.Attributes)
+				a.CustomType = a.GetType().(types.ObjectType)
+			}
+			attribute = a
+		case schema.ListNestedAttribute:
+			if a.CustomType == nil && a.NestedObject.CustomType == nil {
+				a.NestedObject.Attributes = withCachedTypes(a.NestedObject.Attributes)
+				a.NestedObject.CustomType = a.NestedObject.Type().(types.ObjectType)
+				a.CustomType = a.GetType().(types.ListType)
+			}
+			attribute = a
+		}
+		cached[name] = attribute
+	}
+	return cached
+}
