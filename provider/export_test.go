@@ -3,20 +3,71 @@ package provider
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	tfresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 )
 
-// Hooks for the benchmarks, which call knative_service's CRUD directly.
+// Hooks for the benchmarks, which call the provider as terraform's gRPC calls
+// reach it, with clients of their own.
 
-// ServiceResourceFor is the knative_service resource, configured with clients.
-func ServiceResourceFor(clients *kube.Clients) tfresource.Resource {
-	return &serviceResource{data: &ProviderData{Clients: kube.ReadyClients(clients)}}
+// ProtocolServerFor is the provider's protocol 6 server (what terraform talks
+// to, minus the gRPC transport), configured with clients once ConfigureProvider
+// is called with any configuration. Its knative_service adds the time spent
+// in its own Read to readTime.
+func ProtocolServerFor(clients *kube.Clients, readTime *atomic.Int64) tfprotov6.ProviderServer {
+	data := &ProviderData{Clients: kube.ReadyClients(clients), Version: "bench"}
+	return providerserver.NewProtocol6(&preconfiguredProvider{knativeProvider{version: "bench"}, data, readTime})()
+}
+
+type preconfiguredProvider struct {
+	knativeProvider
+	data     *ProviderData
+	readTime *atomic.Int64
+}
+
+func (p *preconfiguredProvider) Configure(_ context.Context, _ fwprovider.ConfigureRequest, resp *fwprovider.ConfigureResponse) {
+	resp.ResourceData, resp.DataSourceData = p.data, p.data
+}
+
+func (p *preconfiguredProvider) Resources(context.Context) []func() tfresource.Resource {
+	return []func() tfresource.Resource{func() tfresource.Resource {
+		return timedServiceResource{&serviceResource{}, p.readTime}
+	}}
+}
+
+type timedServiceResource struct {
+	*serviceResource
+	readTime *atomic.Int64
+}
+
+func (r timedServiceResource) Read(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) {
+	start := time.Now()
+	r.serviceResource.Read(ctx, req, resp)
+	r.readTime.Add(int64(time.Since(start)))
+}
+
+// EmptyProviderConfig is a provider configuration with every attribute null.
+func EmptyProviderConfig() (*tfprotov6.DynamicValue, error) {
+	var s fwprovider.SchemaResponse
+	(&knativeProvider{}).Schema(context.Background(), fwprovider.SchemaRequest{}, &s)
+	typ := s.Schema.Type().TerraformType(context.Background()).(tftypes.Object)
+	attributes := map[string]tftypes.Value{}
+	for name, t := range typ.AttributeTypes {
+		attributes[name] = tftypes.NewValue(t, nil)
+	}
+	value := tftypes.NewValue(typ, attributes)
+	dv, err := tfprotov6.NewDynamicValue(typ, value)
+	return &dv, err
 }
 
 // MinimalServicePlan is the plan of a minimal Service like the quickstart's,
