@@ -150,7 +150,7 @@ func benchServiceServer(b *testing.B) (*acctest.Cluster, tfprotov6.ProviderServe
 			b.Error(err)
 		}
 	})
-	server := provider.ProtocolServerFor(clients, &atomic.Int64{})
+	server := provider.ProtocolServerFor(clients)
 	config, err := provider.EmptyProviderConfig()
 	if err != nil {
 		b.Fatal(err)

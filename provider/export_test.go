@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
@@ -22,38 +20,21 @@ import (
 
 // ProtocolServerFor is the provider's protocol 6 server (what terraform talks
 // to, minus the gRPC transport), configured with clients once ConfigureProvider
-// is called with any configuration. Its knative_service adds the time spent
-// in its own Read to readTime.
-func ProtocolServerFor(clients *kube.Clients, readTime *atomic.Int64) tfprotov6.ProviderServer {
-	data := &ProviderData{Clients: kube.ReadyClients(clients), Version: "bench"}
-	return providerserver.NewProtocol6(&preconfiguredProvider{knativeProvider{version: "bench"}, data, readTime})()
+// is called with any configuration.
+func ProtocolServerFor(clients *kube.Clients) tfprotov6.ProviderServer {
+	p := &preconfiguredProvider{knativeProvider: knativeProvider{version: "bench"}}
+	p.data = &ProviderData{Clients: kube.ReadyClients(clients), Version: "bench"}
+	return newServer(&p.knativeProvider, providerserver.NewProtocol6(p)())
 }
 
 type preconfiguredProvider struct {
 	knativeProvider
-	data     *ProviderData
-	readTime *atomic.Int64
+	data *ProviderData
 }
 
 func (p *preconfiguredProvider) Configure(_ context.Context, _ fwprovider.ConfigureRequest, resp *fwprovider.ConfigureResponse) {
 	resp.ResourceData, resp.DataSourceData = p.data, p.data
-}
-
-func (p *preconfiguredProvider) Resources(context.Context) []func() tfresource.Resource {
-	return []func() tfresource.Resource{func() tfresource.Resource {
-		return timedServiceResource{&serviceResource{}, p.readTime}
-	}}
-}
-
-type timedServiceResource struct {
-	*serviceResource
-	readTime *atomic.Int64
-}
-
-func (r timedServiceResource) Read(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) {
-	start := time.Now()
-	r.serviceResource.Read(ctx, req, resp)
-	r.readTime.Add(int64(time.Since(start)))
+	p.configured.Store(p.data)
 }
 
 // EmptyProviderConfig is a provider configuration with every attribute null.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -34,6 +35,9 @@ func New(version string) func() provider.Provider {
 
 type knativeProvider struct {
 	version string
+	// configured is what Configure handed to resources, for the server's
+	// refresh shortcut (see NewServer).
+	configured atomic.Pointer[ProviderData]
 }
 
 var (
@@ -214,6 +218,7 @@ func (p *knativeProvider) Configure(ctx context.Context, req provider.ConfigureR
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
+	p.configured.Store(data)
 }
 
 func (p *knativeProvider) Resources(context.Context) []func() resource.Resource {

@@ -510,16 +510,22 @@ func (r *serviceResource) Read(ctx context.Context, req tfresource.ReadRequest, 
 	if resp.Diagnostics.HasError() || services == nil {
 		return
 	}
-	live, err := services.Get(ctx, namespace.ValueString(), name.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddError("Reading the Knative Service failed", err.Error())
-		return
+	var live *unstructured.Unstructured
+	if fetched, ok := fetchedFrom(ctx); ok && (fetched.live == nil ||
+		fetched.live.GetNamespace() == namespace.ValueString() && fetched.live.GetName() == name.ValueString()) {
+		live = fetched.live
+	} else {
+		var err error
+		if live, err = services.Get(ctx, namespace.ValueString(), name.ValueString()); err != nil {
+			resp.Diagnostics.AddError("Reading the Knative Service failed", err.Error())
+			return
+		}
 	}
 	if live == nil {
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	if prior, _ := req.Private.GetKey(ctx, observedKey); prior != nil && bytes.Equal(prior, r.observedVersion(live)) {
+	if prior, ok := observedFromPrivate(ctx, req.Private); ok && prior == observedOf(live, r.version()) {
 		return // the state was computed from this very version: it stands as it is
 	}
 
@@ -548,18 +554,34 @@ func (r *serviceResource) Read(ctx context.Context, req tfresource.ReadRequest, 
 // which provider build. Kubernetes gives an object a new resourceVersion on
 // every write, so a refresh that GETs the same version has nothing to
 // recompute and leaves the state as it is: decoding and re-encoding this
-// large schema costs the framework several times the GET itself.
+// large schema costs several times the GET itself.
 const observedKey = "observed"
 
-func (r *serviceResource) observedVersion(live *unstructured.Unstructured) []byte {
-	version := ""
-	if r.data != nil {
-		version = r.data.Version
+type observed struct {
+	Namespace       string `json:"namespace"`
+	Name            string `json:"name"`
+	UID             string `json:"uid"`
+	ResourceVersion string `json:"resourceVersion"`
+	Provider        string `json:"provider"`
+}
+
+func observedOf(live *unstructured.Unstructured, provider string) observed {
+	return observed{live.GetNamespace(), live.GetName(), string(live.GetUID()), live.GetResourceVersion(), provider}
+}
+
+func observedFromPrivate(ctx context.Context, private interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}) (observed, bool) {
+	var o observed
+	data, _ := private.GetKey(ctx, observedKey)
+	return o, data != nil && json.Unmarshal(data, &o) == nil
+}
+
+func (r *serviceResource) version() string {
+	if r.data == nil {
+		return ""
 	}
-	data, _ := json.Marshal(map[string]string{
-		"uid": string(live.GetUID()), "resourceVersion": live.GetResourceVersion(), "provider": version,
-	})
-	return data
+	return r.data.Version
 }
 
 // observed is the observed version to record with state m, or nil when a
@@ -572,7 +594,8 @@ func (r *serviceResource) observed(ctx context.Context, m *serviceModel, live *u
 	if err1 != nil || err2 != nil || !bytes.Equal(want, got) {
 		return nil
 	}
-	return r.observedVersion(live)
+	data, _ := json.Marshal(observedOf(live, r.version()))
+	return data
 }
 
 func (r *serviceResource) Delete(ctx context.Context, req tfresource.DeleteRequest, resp *tfresource.DeleteResponse) {

@@ -2,7 +2,7 @@ package provider
 
 import (
 	"context"
-	"strings"
+	"encoding/json"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -35,14 +35,15 @@ func TestObservedVersion(t *testing.T) {
 	r := &serviceResource{data: &ProviderData{Version: "1.0.0"}}
 
 	live := liveService("kind.local/hello:v1")
-	got := string(r.observed(ctx, &m, live))
-	for _, want := range []string{`"uid":"7f1c"`, `"resourceVersion":"4711"`, `"provider":"1.0.0"`} {
-		if !strings.Contains(got, want) {
-			t.Errorf("observed version %s lacks %s", got, want)
-		}
+	var got observed
+	if err := json.Unmarshal(r.observed(ctx, &m, live), &got); err != nil {
+		t.Fatalf("observed version: %v", err)
 	}
-	if got != string(r.observedVersion(live)) {
-		t.Errorf("observed %s, but a refresh of the same object would compare with %s", got, r.observedVersion(live))
+	if want := (observed{"default", "hello", "7f1c", "4711", "1.0.0"}); got != want {
+		t.Errorf("observed %+v, want %+v", got, want)
+	}
+	if got != observedOf(live, r.version()) {
+		t.Error("a refresh of the same object would not match the recorded version")
 	}
 
 	if drifted := r.observed(ctx, &m, liveService("kind.local/hello:v2")); drifted != nil {
@@ -51,11 +52,10 @@ func TestObservedVersion(t *testing.T) {
 
 	newer := live.DeepCopy()
 	newer.SetResourceVersion("4712")
-	if r.observedVersion(newer) == nil || string(r.observedVersion(newer)) == got {
+	if observedOf(newer, r.version()) == got {
 		t.Error("a new resourceVersion must not match the recorded one")
 	}
-	upgraded := &serviceResource{data: &ProviderData{Version: "1.1.0"}}
-	if string(upgraded.observedVersion(live)) == got {
+	if observedOf(live, "1.1.0") == got {
 		t.Error("another provider version must recompute the state")
 	}
 }

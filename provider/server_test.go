@@ -1,0 +1,230 @@
+package provider_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+	"github.com/tf-knative/terraform-provider-knative/provider"
+)
+
+// apiStandIn answers every GET with one Ready Knative Service, whose URL and
+// resourceVersion a test can change, and counts the GETs.
+type apiStandIn struct {
+	*httptest.Server
+	gets atomic.Int64
+
+	mu      sync.Mutex
+	service map[string]any
+	gone    bool
+}
+
+func newAPIStandIn(tb testing.TB) (*apiStandIn, tftypes.Value) {
+	plan, obj, err := provider.MinimalServicePlan("hello")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	meta := obj["metadata"].(map[string]any)
+	meta["uid"], meta["resourceVersion"], meta["generation"] = "7f1c", "4711", 1
+	obj["status"] = map[string]any{
+		"url": "http://hello.default.example.com", "observedGeneration": 1,
+		"latestReadyRevisionName": "hello-00001", "latestCreatedRevisionName": "hello-00001",
+		"address": map[string]any{"url": "http://hello.default.svc.cluster.local"},
+		"conditions": []any{
+			map[string]any{"type": "ConfigurationsReady", "status": "True"},
+			map[string]any{"type": "Ready", "status": "True"},
+			map[string]any{"type": "RoutesReady", "status": "True"},
+		},
+		"traffic": []any{map[string]any{"revisionName": "hello-00001", "percent": 100, "latestRevision": true}},
+	}
+	api := &apiStandIn{service: obj}
+	api.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api.gets.Add(1)
+		api.mu.Lock()
+		defer api.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if api.gone || r.Method != http.MethodGet {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}`))
+			return
+		}
+		_ = json.NewEncoder(w).Encode(api.service)
+	}))
+	tb.Cleanup(api.Close)
+	return api, plan.Raw
+}
+
+// change sets the Service's status URL and resourceVersion.
+func (a *apiStandIn) change(url, resourceVersion string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.service["status"].(map[string]any)["url"] = url
+	a.service["metadata"].(map[string]any)["resourceVersion"] = resourceVersion
+}
+
+func (a *apiStandIn) config() *rest.Config {
+	return &rest.Config{Host: a.URL, QPS: 1e6, Burst: 1e6}
+}
+
+// server is the provider's protocol server, configured for the stand-in.
+func (a *apiStandIn) server(tb testing.TB) tfprotov6.ProviderServer {
+	clients, err := kube.ClientsFor(a.config(), kube.DefaultFieldManager)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	server := provider.ProtocolServerFor(clients)
+	config, err := provider.EmptyProviderConfig()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := server.ConfigureProvider(context.Background(), &tfprotov6.ConfigureProviderRequest{Config: config})
+	if err == nil {
+		err = diagnosticsError(resp.Diagnostics)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return server
+}
+
+func readService(tb testing.TB, server tfprotov6.ProviderServer, state *tfprotov6.DynamicValue, private []byte) *tfprotov6.ReadResourceResponse {
+	resp, err := server.ReadResource(context.Background(), &tfprotov6.ReadResourceRequest{
+		TypeName: "knative_service", CurrentState: state, Private: private,
+	})
+	if err == nil {
+		err = diagnosticsError(resp.Diagnostics)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp
+}
+
+// A refresh is one GET. When the Service is the version the state came from,
+// the state is kept as it is; any other version is read into the state.
+func TestServiceRefreshKeepsStateOfTheSameVersion(t *testing.T) {
+	api, planned := newAPIStandIn(t)
+	server := api.server(t)
+	typ := planned.Type()
+	state, err := tfprotov6.NewDynamicValue(typ, planned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := func(resp *tfprotov6.ReadResourceResponse) string {
+		value, err := resp.NewState.Unmarshal(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var attributes map[string]tftypes.Value
+		var s string
+		if err := value.As(&attributes); err != nil || attributes["url"].As(&s) != nil {
+			t.Fatalf("state without url: %v", value)
+		}
+		return s
+	}
+
+	first := readService(t, server, &state, nil)
+	if got := url(first); got != "http://hello.default.example.com" || api.gets.Load() != 1 {
+		t.Fatalf("first refresh: url %q after %d GETs", got, api.gets.Load())
+	}
+	if !strings.Contains(string(first.Private), "observed") {
+		t.Fatalf("the refresh recorded no observed version in private state %s", first.Private)
+	}
+
+	// The stand-in changes the status without a new resourceVersion, which the
+	// API server never does: only the kept state can explain the old URL.
+	api.change("http://changed.example.com", "4711")
+	same := readService(t, server, first.NewState, first.Private)
+	if !bytes.Equal(same.NewState.MsgPack, first.NewState.MsgPack) || !bytes.Equal(same.Private, first.Private) {
+		t.Errorf("a refresh of the same version changed the state (url %q)", url(same))
+	}
+	if api.gets.Load() != 2 {
+		t.Errorf("the refresh made %d GETs, want 1", api.gets.Load()-1)
+	}
+
+	api.change("http://changed.example.com", "4712")
+	changed := readService(t, server, same.NewState, same.Private)
+	if got := url(changed); got != "http://changed.example.com" {
+		t.Errorf("a refresh of a new version kept url %q", got)
+	}
+	if api.gets.Load() != 3 {
+		t.Errorf("the refresh of a changed Service made %d GETs, want 1", api.gets.Load()-2)
+	}
+	if !strings.Contains(string(changed.Private), "observed") || bytes.Equal(changed.Private, first.Private) {
+		t.Errorf("the refresh did not record the new version: %s", changed.Private)
+	}
+
+	api.mu.Lock()
+	api.gone = true
+	api.mu.Unlock()
+	gone := readService(t, server, changed.NewState, changed.Private)
+	value, err := gone.NewState.Unmarshal(typ)
+	if err != nil || !value.IsNull() {
+		t.Errorf("a Service deleted out of band is still in state: %v %v", value, err)
+	}
+	if api.gets.Load() != 4 {
+		t.Errorf("the refresh of a deleted Service made %d GETs, want 1", api.gets.Load()-3)
+	}
+}
+
+// BenchmarkServiceRefreshCPU splits the CPU cost of refreshing a Service,
+// without a cluster (the stand-in answers GETs): a refresh of an unchanged
+// Service (the server's shortcut), a refresh the plugin framework handles
+// whole (no version recorded yet: decode, the resource's Read, checks,
+// encode), and, alternately in the same loop, the same GET by a plain
+// dynamic client, the floor both are reported against.
+func BenchmarkServiceRefreshCPU(b *testing.B) {
+	api, planned := newAPIStandIn(b)
+	server := api.server(b)
+	state, err := tfprotov6.NewDynamicValue(planned.Type(), planned)
+	if err != nil {
+		b.Fatal(err)
+	}
+	first := readService(b, server, &state, nil)
+	plain, err := dynamic.NewForConfig(api.config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	get := func() {
+		if _, err := plain.Resource(serving.ServicesGVR).Namespace("default").Get(context.Background(), "hello", metav1.GetOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	timed := func(work func()) time.Duration {
+		start := time.Now()
+		work()
+		return time.Since(start)
+	}
+
+	var unchanged, framework, gets time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		unchanged += timed(func() { readService(b, server, first.NewState, first.Private) })
+		gets += timed(get)
+		framework += timed(func() { readService(b, server, first.NewState, nil) })
+		gets += timed(get)
+	}
+	b.StopTimer()
+	gets /= 2
+	perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+	b.ReportMetric(perOp(unchanged), "unchanged-us/refresh")
+	b.ReportMetric(perOp(framework), "framework-us/refresh")
+	b.ReportMetric(perOp(gets), "plain-get-us")
+	b.ReportMetric(unchanged.Seconds()/gets.Seconds(), "unchanged-ratio")
+	b.ReportMetric(framework.Seconds()/gets.Seconds(), "framework-ratio")
+}
