@@ -510,11 +510,8 @@ func (r *serviceResource) Read(ctx context.Context, req tfresource.ReadRequest, 
 	if resp.Diagnostics.HasError() || services == nil {
 		return
 	}
-	var live *unstructured.Unstructured
-	if fetched, ok := fetchedFrom(ctx); ok && (fetched.live == nil ||
-		fetched.live.GetNamespace() == namespace.ValueString() && fetched.live.GetName() == name.ValueString()) {
-		live = fetched.live
-	} else {
+	live, fetched := fetchedFrom(ctx, namespace.ValueString(), name.ValueString())
+	if !fetched {
 		var err error
 		if live, err = services.Get(ctx, namespace.ValueString(), name.ValueString()); err != nil {
 			resp.Diagnostics.AddError("Reading the Knative Service failed", err.Error())

@@ -54,7 +54,8 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 	if live != nil && prior == observedOf(live, data.Version) {
 		return &tfprotov6.ReadResourceResponse{NewState: req.CurrentState, Private: req.Private}, nil
 	}
-	return s.ProviderServer.ReadResource(context.WithValue(ctx, fetchedServiceKey{}, &fetchedService{live}), req)
+	fetched := &fetchedService{prior.Namespace, prior.Name, live}
+	return s.ProviderServer.ReadResource(context.WithValue(ctx, fetchedServiceKey{}, fetched), req)
 }
 
 // observedIn finds the resource's observed version in the private state the
@@ -69,13 +70,20 @@ func observedIn(private []byte) (observed, bool) {
 	return o, o.Name != "" && o.ResourceVersion != ""
 }
 
-// fetchedService carries a Service the shortcut already read (nil: not
+// fetchedService carries a Service the shortcut already read (live nil: not
 // found) to the resource's Read, so that a refresh stays one GET.
-type fetchedService struct{ live *unstructured.Unstructured }
+type fetchedService struct {
+	namespace, name string
+	live            *unstructured.Unstructured
+}
 
 type fetchedServiceKey struct{}
 
-func fetchedFrom(ctx context.Context) (*fetchedService, bool) {
+// fetchedFrom is the Service namespace/name the shortcut read, if it did.
+func fetchedFrom(ctx context.Context, namespace, name string) (*unstructured.Unstructured, bool) {
 	f, ok := ctx.Value(fetchedServiceKey{}).(*fetchedService)
-	return f, ok
+	if !ok || f.namespace != namespace || f.name != name {
+		return nil, false
+	}
+	return f.live, true
 }
