@@ -40,7 +40,7 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 	}
 	prior, ok := observedIn(req.Private)
 	data := s.provider.configured.Load()
-	if !ok || data == nil || prior.Provider != data.Version {
+	if !ok || data == nil {
 		return s.ProviderServer.ReadResource(ctx, req)
 	}
 	clients, err := data.Clients.Get()
