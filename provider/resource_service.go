@@ -667,8 +667,13 @@ func (m *serviceStatusModel) setStatus(live *unstructured.Unstructured) {
 	}
 	m.TrafficStatus = types.ListValueMust(trafficStatusType, traffic)
 
+	m.Conditions = conditionsOf(status)
+}
+
+// conditionsOf is the conditions of a Knative object's status.
+func conditionsOf(status map[string]any) types.List {
 	var conditions []attr.Value
-	items, _ = status["conditions"].([]any)
+	items, _ := status["conditions"].([]any)
 	for _, item := range items {
 		c, _ := item.(map[string]any)
 		conditions = append(conditions, types.ObjectValueMust(conditionType.AttrTypes, map[string]attr.Value{
@@ -676,7 +681,7 @@ func (m *serviceStatusModel) setStatus(live *unstructured.Unstructured) {
 			"reason": stringOrEmpty(c, "reason"), "message": stringOrEmpty(c, "message"),
 		}))
 	}
-	m.Conditions = types.ListValueMust(conditionType, conditions)
+	return types.ListValueMust(conditionType, conditions)
 }
 
 func stringOrEmpty(m map[string]any, key string) types.String {

@@ -13,12 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 	"knative.dev/pkg/apis"
 	apisconfig "knative.dev/serving/pkg/apis/config"
 	"knative.dev/serving/pkg/apis/serving"
@@ -85,33 +81,21 @@ type Services struct {
 	Clients *kube.Clients
 }
 
-func (s *Services) resource(namespace string) dynamicResource {
-	return s.Clients.Dynamic.Resource(ServicesGVR).Namespace(namespace)
+func (s *Services) objects() readyObjects {
+	return readyObjects{clients: s.Clients, gvr: ServicesGVR, kind: "Knative Service"}
 }
 
-// Apply server-side applies the fields of obj, owned by the provider's field
-// manager. Fields set by others (annotations Knative's webhook adds, an image
-// a CI pipeline deployed that obj does not set) are left alone.
+// Apply server-side applies the fields of obj (see readyObjects.apply).
 func (s *Services) Apply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	return s.resource(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: s.Clients.FieldManager, Force: true})
+	return s.objects().apply(ctx, obj)
 }
 
 // PrepareCreate makes sure a Service can be created: one that already exists
 // must be imported, not silently adopted; one being deleted, and what a
 // deleted one left behind, are waited for.
 func (s *Services) PrepareCreate(ctx context.Context, namespace, name string) error {
-	existing, err := s.Get(ctx, namespace, name)
-	if err != nil {
+	if err := s.objects().refuseExisting(ctx, namespace, name); err != nil {
 		return err
-	}
-	if existing != nil && existing.GetDeletionTimestamp() == nil {
-		return fmt.Errorf("the Knative Service %s/%s already exists. To manage it with Terraform, import it: "+
-			"terraform import <resource address> %s/%s", namespace, name, namespace, name)
-	}
-	if existing != nil {
-		if err := s.waitGone(ctx, namespace, name); err != nil {
-			return fmt.Errorf("the Knative Service %s/%s is still being deleted: %w", namespace, name, err)
-		}
 	}
 	return s.waitForLeftovers(ctx, namespace, name)
 }
@@ -175,65 +159,14 @@ func (s *Services) waitForLeftovers(ctx context.Context, namespace, name string)
 
 // Get reads a Service; nil when it does not exist.
 func (s *Services) Get(ctx context.Context, namespace, name string) (*unstructured.Unstructured, error) {
-	obj, err := s.resource(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	return obj, err
+	return s.objects().get(ctx, namespace, name)
 }
 
 // WaitReady watches the Service until Knative has observed generation and
 // decided readiness. When Knative says it failed, the error carries Knative's
 // reason and message (such as the container's own error).
 func (s *Services) WaitReady(ctx context.Context, namespace, name string, generation int64) (*unstructured.Unstructured, error) {
-	lw := listWatch(s.resource(namespace), fields.OneTermEqualSelector("metadata.name", name).String())
-	var last *unstructured.Unstructured
-	done := func(obj *unstructured.Unstructured) (bool, error) {
-		last = obj
-		observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
-		if observed < generation {
-			return false, nil
-		}
-		switch c := condition(obj, "Ready"); {
-		case c == nil:
-			return false, nil
-		case c["status"] == "True":
-			return true, nil
-		case c["status"] == "False":
-			return true, &NotReadyError{Reason: fmt.Sprint(c["reason"]), Message: fmt.Sprint(c["message"])}
-		}
-		return false, nil
-	}
-	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{},
-		func(store cache.Store) (bool, error) {
-			if item, ok, _ := store.GetByKey(namespace + "/" + name); ok {
-				return done(item.(*unstructured.Unstructured))
-			}
-			return false, nil
-		},
-		func(ev watch.Event) (bool, error) {
-			if ev.Type == watch.Deleted {
-				return false, fmt.Errorf("Knative Service %s/%s was deleted while waiting for it", namespace, name)
-			}
-			obj, ok := ev.Object.(*unstructured.Unstructured)
-			if !ok {
-				return false, nil
-			}
-			return done(obj)
-		})
-	var notReady *NotReadyError
-	if errors.As(err, &notReady) {
-		return last, err
-	}
-	if err != nil && last != nil {
-		c := condition(last, "Ready")
-		state := "no Ready condition yet"
-		if c != nil {
-			state = fmt.Sprintf("Ready=%v %v: %v", c["status"], c["reason"], c["message"])
-		}
-		return last, fmt.Errorf("Knative Service %s/%s is not ready (%s): %w", namespace, name, state, err)
-	}
-	return last, err
+	return s.objects().waitReady(ctx, namespace, name, generation)
 }
 
 // RevisionsGVR is Knative's Revision API.
@@ -254,34 +187,11 @@ func (s *Services) Revisions(ctx context.Context, namespace, name string) ([]uns
 	return list.Items, nil
 }
 
-// NotReadyError is Knative's own verdict that a Service failed.
-type NotReadyError struct{ Reason, Message string }
-
-func (e *NotReadyError) Error() string {
-	return fmt.Sprintf("Knative reports the Service is not ready: %s: %s", e.Reason, e.Message)
-}
-
 // Delete deletes the Service and waits until it is gone. Foreground
 // propagation keeps the Service until its Configurations, Revisions and their
 // Deployments are deleted, so nothing is left behind when it returns.
 func (s *Services) Delete(ctx context.Context, namespace, name string) error {
-	foreground := metav1.DeletePropagationForeground
-	err := s.resource(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &foreground})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return s.waitGone(ctx, namespace, name)
-}
-
-// waitGone returns once the Service no longer exists.
-func (s *Services) waitGone(ctx context.Context, namespace, name string) error {
-	return pollUntil(ctx, func() bool {
-		obj, err := s.Get(ctx, namespace, name)
-		return err == nil && obj == nil
-	})
+	return s.objects().delete(ctx, namespace, name)
 }
 
 // Project returns live reduced to the shape of want: the fields the user set,
