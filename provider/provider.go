@@ -226,6 +226,7 @@ func (p *knativeProvider) Resources(context.Context) []func() resource.Resource 
 		newServingResource,
 		newServingConfigResource,
 		newServiceResource,
+		newDomainMappingResource,
 	}
 }
 

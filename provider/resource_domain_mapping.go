@@ -1,0 +1,357 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"knative.dev/pkg/apis"
+
+	tfresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+)
+
+const (
+	domainMappingCreateTimeout = 5 * time.Minute
+	domainMappingUpdateTimeout = 5 * time.Minute
+	domainMappingDeleteTimeout = 5 * time.Minute
+)
+
+type domainMappingResource struct {
+	data *ProviderData
+}
+
+var (
+	_ tfresource.ResourceWithConfigure      = (*domainMappingResource)(nil)
+	_ tfresource.ResourceWithImportState    = (*domainMappingResource)(nil)
+	_ tfresource.ResourceWithValidateConfig = (*domainMappingResource)(nil)
+)
+
+func newDomainMappingResource() tfresource.Resource { return &domainMappingResource{} }
+
+type domainMappingModel struct {
+	ID           types.String      `tfsdk:"id"`
+	Name         types.String      `tfsdk:"name"`
+	Namespace    types.String      `tfsdk:"namespace"`
+	Labels       types.Map         `tfsdk:"labels"`
+	Annotations  types.Map         `tfsdk:"annotations"`
+	Ref          *domainMappingRef `tfsdk:"ref"`
+	TLS          *domainMappingTLS `tfsdk:"tls"`
+	ClaimDomain  types.Bool        `tfsdk:"claim_domain"`
+	WaitForReady types.Bool        `tfsdk:"wait_for_ready"`
+	Timeouts     timeoutsValue     `tfsdk:"timeouts"`
+	URL          types.String      `tfsdk:"url"`
+	AddressURL   types.String      `tfsdk:"address_url"`
+	Ready        types.Bool        `tfsdk:"ready"`
+	Generation   types.Int64       `tfsdk:"observed_generation"`
+	Conditions   types.List        `tfsdk:"conditions"`
+}
+
+type domainMappingRef struct {
+	Name       types.String `tfsdk:"name"`
+	Kind       types.String `tfsdk:"kind"`
+	APIVersion types.String `tfsdk:"api_version"`
+}
+
+type domainMappingTLS struct {
+	SecretName types.String `tfsdk:"secret_name"`
+}
+
+func (r *domainMappingResource) Metadata(_ context.Context, req tfresource.MetadataRequest, resp *tfresource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_domain_mapping"
+}
+
+func (r *domainMappingResource) Schema(ctx context.Context, _ tfresource.SchemaRequest, resp *tfresource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		Description: "A Knative DomainMapping: serves a Knative Service (or another addressable object) on a domain of its own. " +
+			"By default it also creates the ClusterDomainClaim that gives the namespace the domain, which Knative requires " +
+			"unless config-network's autocreate-cluster-domain-claims is true. Only the fields and the label and annotation " +
+			"keys set here are managed. Create and update wait until the mapping is Ready and fail with Knative's own reason.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, Description: "namespace/name.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"name": schema.StringAttribute{Required: true, Description: "The domain to serve, such as app.example.com (the DomainMapping's name).",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"namespace": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("default"),
+				Description:   "Namespace of the DomainMapping and of what it maps to. Default \"default\".",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"labels":      optMap("Labels of the DomainMapping. Only these keys are managed."),
+			"annotations": optMap("Annotations of the DomainMapping. Only these keys are managed; keys Knative adds (serving.knative.dev/creator, lastModifier) are not."),
+			"ref": schema.SingleNestedAttribute{Required: true, Description: "What the domain serves, in the mapping's namespace.",
+				Attributes: map[string]schema.Attribute{
+					"name": reqString("Name of the object, such as a knative_service's name."),
+					"kind": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("Service"),
+						Description: "Kind of the object. Default \"Service\"."},
+					"api_version": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("serving.knative.dev/v1"),
+						Description: "API version of the object. Default \"serving.knative.dev/v1\" (a Knative Service)."},
+				}},
+			"tls": optObject("Serve HTTPS with a certificate of your own.", map[string]schema.Attribute{
+				"secret_name": reqString("Name of a kubernetes.io/tls Secret in the mapping's namespace."),
+			}),
+			"claim_domain": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				Description: "Create the ClusterDomainClaim that gives this namespace the domain, when there is none, and delete it " +
+					"with the mapping. A claim held by another namespace fails the apply. Set false when claims are managed " +
+					"elsewhere (or config-network's autocreate-cluster-domain-claims is true). Default true."},
+			"wait_for_ready": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				Description: "Wait until the DomainMapping is Ready after create and update. Default true."},
+			"url":                 computedAttribute(types.StringType, "URL the domain is served on."),
+			"address_url":         computedAttribute(types.StringType, "Address of the mapping."),
+			"ready":               computedAttribute(types.BoolType, "Whether the DomainMapping is Ready."),
+			"observed_generation": computedAttribute(types.Int64Type, "Generation Knative last reconciled."),
+			"conditions":          computedAttribute(types.ListType{ElemType: conditionType}, "Knative's conditions: type, status, reason, message."),
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *domainMappingResource) Configure(_ context.Context, req tfresource.ConfigureRequest, resp *tfresource.ConfigureResponse) {
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// ValidateConfig runs Knative's own validation of the DomainMapping at plan
+// time: the domain must be a fully qualified name outside the cluster-local
+// domain, and the reference complete.
+func (r *domainMappingResource) ValidateConfig(ctx context.Context, req tfresource.ValidateConfigRequest, resp *tfresource.ValidateConfigResponse) {
+	if !req.Config.Raw.IsFullyKnown() {
+		return
+	}
+	var m domainMappingModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() || m.Ref == nil {
+		return
+	}
+	// Defaults are not applied to the configuration yet.
+	for _, d := range []struct {
+		v   *types.String
+		def string
+	}{{&m.Namespace, "default"}, {&m.Ref.Kind, "Service"}, {&m.Ref.APIVersion, "serving.knative.dev/v1"}} {
+		if d.v.IsNull() {
+			*d.v = types.StringValue(d.def)
+		}
+	}
+	if err := serving.ValidateDomainMapping(apis.WithinCreate(ctx), m.toObject(ctx).Object); err != nil {
+		resp.Diagnostics.AddError("Invalid Knative DomainMapping", "Knative's validation rejects this DomainMapping: "+err.Error())
+	}
+}
+
+func (r *domainMappingResource) Create(ctx context.Context, req tfresource.CreateRequest, resp *tfresource.CreateResponse) {
+	var plan domainMappingModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	timeout, diags := plan.Timeouts.Create(ctx, domainMappingCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	r.applyAndWait(ctx, timeout, true, &plan, &resp.State, &resp.Diagnostics)
+}
+
+func (r *domainMappingResource) Update(ctx context.Context, req tfresource.UpdateRequest, resp *tfresource.UpdateResponse) {
+	var plan domainMappingModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	timeout, diags := plan.Timeouts.Update(ctx, domainMappingUpdateTimeout)
+	resp.Diagnostics.Append(diags...)
+	r.applyAndWait(ctx, timeout, false, &plan, &resp.State, &resp.Diagnostics)
+}
+
+// applyAndWait claims the domain, applies the mapping and waits for Knative's
+// verdict. The mapping is recorded in state even when it fails, so the user
+// can fix forward; a claim made for a mapping that could not be written is
+// released again, so nothing is left that the state does not know of.
+func (r *domainMappingResource) applyAndWait(ctx context.Context, timeout time.Duration, creating bool, plan *domainMappingModel, state *tfsdk.State, diags *diag.Diagnostics) {
+	mappings := r.mappings(diags)
+	if diags.HasError() || mappings == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	namespace, domain := plan.Namespace.ValueString(), plan.Name.ValueString()
+	if creating {
+		if err := mappings.PrepareCreate(ctx, namespace, domain); err != nil {
+			diags.AddError("Cannot create the Knative DomainMapping", err.Error())
+			return
+		}
+	}
+	if plan.ClaimDomain.ValueBool() {
+		if err := mappings.Claim(ctx, domain, namespace); err != nil {
+			diags.AddAttributeError(path.Root("claim_domain"), "Cannot claim the domain", err.Error())
+			return
+		}
+	}
+	applied, err := mappings.Apply(ctx, plan.toObject(ctx))
+	if err != nil {
+		diags.AddError("Applying the Knative DomainMapping failed", err.Error())
+		if creating {
+			if err := mappings.Unclaim(context.WithoutCancel(ctx), domain, namespace); err != nil {
+				diags.AddWarning("The domain claim was not released", err.Error())
+			}
+		}
+		return
+	}
+	live := applied
+	if plan.WaitForReady.ValueBool() {
+		var waited *unstructured.Unstructured
+		waited, err = mappings.WaitReady(ctx, namespace, domain, applied.GetGeneration())
+		if waited != nil {
+			live = waited
+		}
+	}
+	plan.ID = types.StringValue(namespace + "/" + domain)
+	plan.setStatus(live)
+	diags.Append(state.Set(ctx, plan)...)
+	var notReady *serving.NotReadyError
+	switch {
+	case errors.As(err, &notReady):
+		message := notReady.Message
+		if notReady.Reason == "DomainAlreadyClaimed" && !plan.ClaimDomain.ValueBool() {
+			// Knative says this of a missing claim too.
+			message += fmt.Sprintf(". With claim_domain = false, a ClusterDomainClaim named %s must give namespace %q the domain "+
+				"(or config-network's autocreate-cluster-domain-claims must be true).", domain, namespace)
+		}
+		diags.AddError("Knative DomainMapping failed: "+notReady.Reason, message)
+	case err != nil:
+		diags.AddError("Waiting for the Knative DomainMapping failed", err.Error())
+	}
+}
+
+func (r *domainMappingResource) Read(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) {
+	var state domainMappingModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	mappings := r.mappings(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() || mappings == nil {
+		return
+	}
+	live, err := mappings.Get(ctx, state.Namespace.ValueString(), state.Name.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddError("Reading the Knative DomainMapping failed", err.Error())
+		return
+	}
+	if live == nil {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if state.Ref == nil {
+		// Imported: adopt what is set, minus what Knative's webhook adds.
+		meta := map[string]any{"labels": asAny(live.GetLabels()), "annotations": asAny(live.GetAnnotations())}
+		trimSystemKeys(meta)
+		state.fromObject(map[string]any{"metadata": meta, "spec": live.Object["spec"]})
+	} else {
+		projected, _ := serving.Project(state.toObject(ctx).Object, live.Object).(map[string]any)
+		state.fromObject(projected)
+	}
+	state.ID = types.StringValue(live.GetNamespace() + "/" + live.GetName())
+	state.setStatus(live)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *domainMappingResource) Delete(ctx context.Context, req tfresource.DeleteRequest, resp *tfresource.DeleteResponse) {
+	var state domainMappingModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	timeout, diags := state.Timeouts.Delete(ctx, domainMappingDeleteTimeout)
+	resp.Diagnostics.Append(diags...)
+	mappings := r.mappings(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() || mappings == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := mappings.Delete(ctx, state.Namespace.ValueString(), state.Name.ValueString()); err != nil {
+		resp.Diagnostics.AddError("Deleting the Knative DomainMapping failed", err.Error())
+	}
+}
+
+// ImportState takes namespace/name, the name being the domain.
+func (r *domainMappingResource) ImportState(ctx context.Context, req tfresource.ImportStateRequest, resp *tfresource.ImportStateResponse) {
+	namespace, name, ok := strings.Cut(req.ID, "/")
+	if !ok || namespace == "" || name == "" || strings.Contains(name, "/") {
+		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import a knative_domain_mapping as namespace/domain, such as default/app.example.com; got %q.", req.ID))
+		return
+	}
+	for attribute, value := range map[string]any{"namespace": namespace, "name": name, "wait_for_ready": true, "claim_domain": true} {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attribute), value)...)
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("timeouts"), timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
+		"create": types.StringType, "update": types.StringType, "delete": types.StringType})})...)
+}
+
+func (r *domainMappingResource) mappings(diags *diag.Diagnostics) *serving.DomainMappings {
+	clients := r.data.clients(diags)
+	if clients == nil {
+		return nil
+	}
+	return &serving.DomainMappings{Clients: clients}
+}
+
+// toObject is the DomainMapping with only what the user set.
+func (m *domainMappingModel) toObject(ctx context.Context) *unstructured.Unstructured {
+	meta := map[string]any{"name": m.Name.ValueString(), "namespace": m.Namespace.ValueString()}
+	putMap(meta, "labels", stringMap(ctx, m.Labels))
+	putMap(meta, "annotations", stringMap(ctx, m.Annotations))
+	spec := map[string]any{}
+	if m.Ref != nil {
+		ref := map[string]any{}
+		putString(ref, "name", m.Ref.Name)
+		putString(ref, "kind", m.Ref.Kind)
+		putString(ref, "apiVersion", m.Ref.APIVersion)
+		spec["ref"] = ref
+	}
+	if m.TLS != nil {
+		tls := map[string]any{}
+		putString(tls, "secretName", m.TLS.SecretName)
+		spec["tls"] = tls
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": serving.DomainMappingsGVR.GroupVersion().String(), "kind": "DomainMapping",
+		"metadata": meta, "spec": spec,
+	}}
+}
+
+// fromObject reads back what obj (the live mapping projected onto what the
+// user set, or all of it on import) holds.
+func (m *domainMappingModel) fromObject(obj map[string]any) {
+	meta, _ := obj["metadata"].(map[string]any)
+	m.Labels = keepNullIfEmpty(m.Labels, mapOf(meta, "labels"))
+	m.Annotations = keepNullIfEmpty(m.Annotations, mapOf(meta, "annotations"))
+	spec, _ := obj["spec"].(map[string]any)
+	ref, _ := spec["ref"].(map[string]any)
+	m.Ref = &domainMappingRef{Name: stringOrEmpty(ref, "name"), Kind: stringOrEmpty(ref, "kind"), APIVersion: stringOrEmpty(ref, "apiVersion")}
+	m.TLS = nil
+	if tls, ok := spec["tls"].(map[string]any); ok {
+		m.TLS = &domainMappingTLS{SecretName: stringOrEmpty(tls, "secretName")}
+	}
+}
+
+// setStatus fills the computed attributes from the live DomainMapping.
+func (m *domainMappingModel) setStatus(live *unstructured.Unstructured) {
+	status, _ := live.Object["status"].(map[string]any)
+	m.URL = stringOrEmpty(status, "url")
+	address, _ := status["address"].(map[string]any)
+	m.AddressURL = stringOrEmpty(address, "url")
+	m.Generation = intFrom(status, "observedGeneration")
+	if m.Generation.IsNull() {
+		m.Generation = types.Int64Value(0)
+	}
+	readyStatus, _, _ := serving.ReadyCondition(live)
+	m.Ready = types.BoolValue(readyStatus == "True")
+	m.Conditions = conditionsOf(status)
+}
+
+func asAny(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
