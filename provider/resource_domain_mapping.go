@@ -54,11 +54,8 @@ type domainMappingModel struct {
 	ClaimDomain  types.Bool        `tfsdk:"claim_domain"`
 	WaitForReady types.Bool        `tfsdk:"wait_for_ready"`
 	Timeouts     timeoutsValue     `tfsdk:"timeouts"`
-	URL          types.String      `tfsdk:"url"`
-	AddressURL   types.String      `tfsdk:"address_url"`
-	Ready        types.Bool        `tfsdk:"ready"`
-	Generation   types.Int64       `tfsdk:"observed_generation"`
-	Conditions   types.List        `tfsdk:"conditions"`
+
+	readyStatusModel
 }
 
 type domainMappingRef struct {
@@ -108,15 +105,13 @@ func (r *domainMappingResource) Schema(ctx context.Context, _ tfresource.SchemaR
 					"elsewhere (or config-network's autocreate-cluster-domain-claims is true). Default true."},
 			"wait_for_ready": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "Wait until the DomainMapping is Ready after create and update. Default true."},
-			"url":                 computedAttribute(types.StringType, "URL the domain is served on."),
-			"address_url":         computedAttribute(types.StringType, "Address of the mapping."),
-			"ready":               computedAttribute(types.BoolType, "Whether the DomainMapping is Ready."),
-			"observed_generation": computedAttribute(types.Int64Type, "Generation Knative last reconciled."),
-			"conditions":          computedAttribute(types.ListType{ElemType: conditionType}, "Knative's conditions: type, status, reason, message."),
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
+	}
+	for _, a := range readyStatusAttributes("DomainMapping") {
+		resp.Schema.Attributes[a.name] = computedAttribute(a.typ, a.description)
 	}
 }
 
@@ -209,7 +204,7 @@ func (r *domainMappingResource) applyAndWait(ctx context.Context, timeout time.D
 		}
 	}
 	plan.ID = types.StringValue(namespace + "/" + domain)
-	plan.setStatus(live)
+	plan.setReadyStatus(live)
 	diags.Append(state.Set(ctx, plan)...)
 	var notReady *serving.NotReadyError
 	switch {
@@ -252,7 +247,7 @@ func (r *domainMappingResource) Read(ctx context.Context, req tfresource.ReadReq
 		state.fromObject(projected)
 	}
 	state.ID = types.StringValue(live.GetNamespace() + "/" + live.GetName())
-	state.setStatus(live)
+	state.setReadyStatus(live)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -331,21 +326,6 @@ func (m *domainMappingModel) fromObject(obj map[string]any) {
 	if tls, ok := spec["tls"].(map[string]any); ok {
 		m.TLS = &domainMappingTLS{SecretName: stringOrEmpty(tls, "secretName")}
 	}
-}
-
-// setStatus fills the computed attributes from the live DomainMapping.
-func (m *domainMappingModel) setStatus(live *unstructured.Unstructured) {
-	status, _ := live.Object["status"].(map[string]any)
-	m.URL = stringOrEmpty(status, "url")
-	address, _ := status["address"].(map[string]any)
-	m.AddressURL = stringOrEmpty(address, "url")
-	m.Generation = intFrom(status, "observedGeneration")
-	if m.Generation.IsNull() {
-		m.Generation = types.Int64Value(0)
-	}
-	readyStatus, _, _ := serving.ReadyCondition(live)
-	m.Ready = types.BoolValue(readyStatus == "True")
-	m.Conditions = conditionsOf(status)
 }
 
 func asAny(m map[string]string) map[string]any {

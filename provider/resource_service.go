@@ -635,53 +635,11 @@ func (r *serviceResource) services(diags *diag.Diagnostics) *serving.Services {
 
 // setStatus fills the computed attributes from the live Service.
 func (m *serviceStatusModel) setStatus(live *unstructured.Unstructured) {
+	m.setReadyStatus(live)
 	status, _ := live.Object["status"].(map[string]any)
-	m.URL = stringOrEmpty(status, "url")
-	address, _ := status["address"].(map[string]any)
-	m.AddressURL = stringOrEmpty(address, "url")
 	m.LatestCreatedRevisionName = stringOrEmpty(status, "latestCreatedRevisionName")
 	m.LatestReadyRevisionName = stringOrEmpty(status, "latestReadyRevisionName")
-	m.ObservedGeneration = intFrom(status, "observedGeneration")
-	if m.ObservedGeneration.IsNull() {
-		m.ObservedGeneration = types.Int64Value(0)
-	}
-	readyStatus, _, _ := serving.ReadyCondition(live)
-	m.Ready = types.BoolValue(readyStatus == "True")
-
-	var traffic []attr.Value
-	items, _ := status["traffic"].([]any)
-	for _, item := range items {
-		t, _ := item.(map[string]any)
-		latest := boolFrom(t, "latestRevision")
-		if latest.IsNull() {
-			latest = types.BoolValue(false)
-		}
-		percent := intFrom(t, "percent")
-		if percent.IsNull() {
-			percent = types.Int64Value(0)
-		}
-		traffic = append(traffic, types.ObjectValueMust(trafficStatusType.AttrTypes, map[string]attr.Value{
-			"revision_name": stringOrEmpty(t, "revisionName"), "percent": percent, "tag": stringOrEmpty(t, "tag"),
-			"url": stringOrEmpty(t, "url"), "latest_revision": latest,
-		}))
-	}
-	m.TrafficStatus = types.ListValueMust(trafficStatusType, traffic)
-
-	m.Conditions = conditionsOf(status)
-}
-
-// conditionsOf is the conditions of a Knative object's status.
-func conditionsOf(status map[string]any) types.List {
-	var conditions []attr.Value
-	items, _ := status["conditions"].([]any)
-	for _, item := range items {
-		c, _ := item.(map[string]any)
-		conditions = append(conditions, types.ObjectValueMust(conditionType.AttrTypes, map[string]attr.Value{
-			"type": stringOrEmpty(c, "type"), "status": stringOrEmpty(c, "status"),
-			"reason": stringOrEmpty(c, "reason"), "message": stringOrEmpty(c, "message"),
-		}))
-	}
-	return types.ListValueMust(conditionType, conditions)
+	m.TrafficStatus = trafficStatusOf(status)
 }
 
 func stringOrEmpty(m map[string]any, key string) types.String {

@@ -35,30 +35,21 @@ type serviceModel struct {
 // serviceStatusModel is what Knative reports about a Service, shared by the
 // resource and the data source.
 type serviceStatusModel struct {
-	URL                       types.String `tfsdk:"url"`
-	AddressURL                types.String `tfsdk:"address_url"`
+	readyStatusModel
 	LatestCreatedRevisionName types.String `tfsdk:"latest_created_revision_name"`
 	LatestReadyRevisionName   types.String `tfsdk:"latest_ready_revision_name"`
-	ObservedGeneration        types.Int64  `tfsdk:"observed_generation"`
-	Ready                     types.Bool   `tfsdk:"ready"`
 	TrafficStatus             types.List   `tfsdk:"traffic_status"`
-	Conditions                types.List   `tfsdk:"conditions"`
 }
 
 // serviceStatusAttributes describe serviceStatusModel's attributes, for both schemas.
-var serviceStatusAttributes = []struct {
-	name, description string
-	typ               attr.Type
-}{
-	{"url", "URL of the Service.", types.StringType},
-	{"address_url", "Address inside the cluster.", types.StringType},
-	{"latest_created_revision_name", "Latest revision created.", types.StringType},
-	{"latest_ready_revision_name", "Latest revision that became ready.", types.StringType},
-	{"observed_generation", "Generation Knative last reconciled.", types.Int64Type},
-	{"ready", "Whether the Service is Ready.", types.BoolType},
-	{"traffic_status", "Traffic as Knative routes it: revision_name, percent, tag, url, latest_revision.", types.ListType{ElemType: trafficStatusType}},
-	{"conditions", "Knative's conditions: type, status, reason, message.", types.ListType{ElemType: conditionType}},
-}
+var serviceStatusAttributes = append(readyStatusAttributes("Service"),
+	statusAttribute{"latest_created_revision_name", "Latest revision created.", types.StringType},
+	statusAttribute{"latest_ready_revision_name", "Latest revision that became ready.", types.StringType},
+	trafficStatusAttribute,
+)
+
+var trafficStatusAttribute = statusAttribute{"traffic_status", "Traffic as Knative routes it: revision_name, percent, tag, url, latest_revision.",
+	types.ListType{ElemType: trafficStatusType}}
 
 type templateModel struct {
 	Name                 types.String  `tfsdk:"name"`
@@ -178,14 +169,7 @@ func nullScaling() *scalingModel {
 // toObject builds the Knative Service with exactly the fields the user set.
 func (m *serviceModel) toObject(ctx context.Context) *unstructured.Unstructured {
 	meta := map[string]any{"name": m.Name.ValueString(), "namespace": m.Namespace.ValueString()}
-	labels := stringMap(ctx, m.Labels)
-	if m.ClusterLocal.ValueBool() {
-		if labels == nil {
-			labels = map[string]any{}
-		}
-		labels["networking.knative.dev/visibility"] = "cluster-local"
-	}
-	putMap(meta, "labels", labels)
+	putMap(meta, "labels", withVisibility(stringMap(ctx, m.Labels), m.ClusterLocal))
 	annotations := stringMap(ctx, m.Annotations)
 	if !m.RolloutDuration.IsNull() && !m.RolloutDuration.IsUnknown() {
 		if annotations == nil {
@@ -202,12 +186,7 @@ func (m *serviceModel) toObject(ctx context.Context) *unstructured.Unstructured 
 	if m.Traffic != nil {
 		var traffic []any
 		for _, tr := range m.Traffic {
-			target := map[string]any{}
-			putString(target, "revisionName", tr.RevisionName)
-			putBool(target, "latestRevision", tr.LatestRevision)
-			putInt(target, "percent", tr.Percent)
-			putString(target, "tag", tr.Tag)
-			traffic = append(traffic, target)
+			traffic = append(traffic, tr.toObject())
 		}
 		spec["traffic"] = traffic
 	}
@@ -257,8 +236,7 @@ func (t *templateModel) toObject(ctx context.Context) map[string]any {
 func (m *serviceModel) fromObject(obj map[string]any) {
 	meta, _ := obj["metadata"].(map[string]any)
 	labels := mapOf(meta, "labels")
-	m.ClusterLocal = types.BoolValue(labels["networking.knative.dev/visibility"] == "cluster-local")
-	delete(labels, "networking.knative.dev/visibility")
+	m.ClusterLocal = visibilityFrom(labels)
 	m.Labels = keepNullIfEmpty(m.Labels, labels)
 	annotations := mapOf(meta, "annotations")
 	m.RolloutDuration = types.StringNull()
@@ -279,10 +257,7 @@ func (m *serviceModel) fromObject(obj map[string]any) {
 	if traffic, ok := spec["traffic"].([]any); ok {
 		for _, item := range traffic {
 			t, _ := item.(map[string]any)
-			m.Traffic = append(m.Traffic, trafficModel{
-				RevisionName: stringFrom(t, "revisionName"), LatestRevision: boolFrom(t, "latestRevision"),
-				Percent: intFrom(t, "percent"), Tag: stringFrom(t, "tag"),
-			})
+			m.Traffic = append(m.Traffic, trafficModelFrom(t))
 		}
 	}
 }
@@ -308,4 +283,40 @@ func (t *templateModel) fromObject(obj map[string]any) {
 	for _, f := range t.podSpecFields() {
 		f.set(fromKube(templateTypes[f.attribute], spec[kubeName(f.attribute)], f.value))
 	}
+}
+
+func (t trafficModel) toObject() map[string]any {
+	target := map[string]any{}
+	putString(target, "revisionName", t.RevisionName)
+	putBool(target, "latestRevision", t.LatestRevision)
+	putInt(target, "percent", t.Percent)
+	putString(target, "tag", t.Tag)
+	return target
+}
+
+func trafficModelFrom(t map[string]any) trafficModel {
+	return trafficModel{
+		RevisionName: stringFrom(t, "revisionName"), LatestRevision: boolFrom(t, "latestRevision"),
+		Percent: intFrom(t, "percent"), Tag: stringFrom(t, "tag"),
+	}
+}
+
+const visibilityLabel = "networking.knative.dev/visibility"
+
+// withVisibility adds the cluster-local visibility label to labels when set.
+func withVisibility(labels map[string]any, clusterLocal types.Bool) map[string]any {
+	if clusterLocal.ValueBool() {
+		if labels == nil {
+			labels = map[string]any{}
+		}
+		labels[visibilityLabel] = "cluster-local"
+	}
+	return labels
+}
+
+// visibilityFrom takes the visibility label out of labels, as cluster_local.
+func visibilityFrom(labels map[string]string) types.Bool {
+	clusterLocal := labels[visibilityLabel] == "cluster-local"
+	delete(labels, visibilityLabel)
+	return types.BoolValue(clusterLocal)
 }
