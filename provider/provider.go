@@ -227,6 +227,7 @@ func (p *knativeProvider) Resources(context.Context) []func() resource.Resource 
 		newServingConfigResource,
 		newServiceResource,
 		newDomainMappingResource,
+		newRouteResource,
 	}
 }
 
