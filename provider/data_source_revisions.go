@@ -62,11 +62,11 @@ func (d *revisionsDataSource) Configure(_ context.Context, req datasource.Config
 func (d *revisionsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m revisionsDataSourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	services, svc := readService(ctx, d.data, m.Namespace, m.Service, &resp.Diagnostics)
+	clients, svc := readService(ctx, d.data, m.Namespace, m.Service, &resp.Diagnostics)
 	if svc == nil {
 		return
 	}
-	revisions, err := services.Revisions(ctx, svc.GetNamespace(), svc.GetName())
+	revisions, err := servingapi.Revisions(ctx, clients, svc.GetNamespace(), svc.GetName())
 	if err != nil {
 		resp.Diagnostics.AddError("Listing the Knative Service's revisions failed", err.Error())
 		return

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 )
 
@@ -94,9 +95,8 @@ func (d *serviceDataSource) Read(ctx context.Context, req datasource.ReadRequest
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
 
-// readService gets the Service a data source names, and the Services client
-// it used; a nil Service with an error when it cannot be read or does not exist.
-func readService(ctx context.Context, data *ProviderData, namespace, name types.String, diags *diag.Diagnostics) (*serving.Services, *unstructured.Unstructured) {
+// readService gets the Service a data source names, and the clients it used; a nil Service with an error when it cannot be read or does not exist.
+func readService(ctx context.Context, data *ProviderData, namespace, name types.String, diags *diag.Diagnostics) (*kube.Clients, *unstructured.Unstructured) {
 	clients := data.clients(diags)
 	if clients == nil {
 		return nil, nil
@@ -105,8 +105,7 @@ func readService(ctx context.Context, data *ProviderData, namespace, name types.
 	if ns == "" {
 		ns = "default"
 	}
-	services := &serving.Services{Clients: clients}
-	live, err := services.Get(ctx, ns, name.ValueString())
+	live, err := serving.Service.On(clients).Get(ctx, ns, name.ValueString())
 	if err != nil {
 		diags.AddError("Reading the Knative Service failed", err.Error())
 		return nil, nil
@@ -114,5 +113,5 @@ func readService(ctx context.Context, data *ProviderData, namespace, name types.
 	if live == nil {
 		diags.AddError("Knative Service not found", fmt.Sprintf("There is no Knative Service %s/%s.", ns, name.ValueString()))
 	}
-	return services, live
+	return clients, live
 }

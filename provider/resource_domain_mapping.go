@@ -2,13 +2,10 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -101,7 +98,8 @@ func (r *domainMappingResource) Schema(ctx context.Context, _ tfresource.SchemaR
 			}),
 			"claim_domain": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "Create the ClusterDomainClaim that gives this namespace the domain, when there is none, and delete it " +
-					"with the mapping. A claim held by another namespace fails the apply. Set false when claims are managed " +
+					"with the mapping. A claim held by another namespace fails the apply. Refresh sets it false when the namespace " +
+					"no longer holds the claim, so the plan claims the domain again. Set false when claims are managed " +
 					"elsewhere (or config-network's autocreate-cluster-domain-claims is true). Default true."},
 			"wait_for_ready": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				Description: "Wait until the DomainMapping is Ready after create and update. Default true."},
@@ -145,6 +143,16 @@ func (r *domainMappingResource) ValidateConfig(ctx context.Context, req tfresour
 	}
 }
 
+func (r *domainMappingResource) lifecycle() lifecycle {
+	return lifecycle{kind: serving.DomainMapping, data: r.data, typeName: "knative_domain_mapping", example: "default/app.example.com"}
+}
+
+func (m *domainMappingModel) common() *objectCommon {
+	return &objectCommon{ID: &m.ID, Namespace: m.Namespace, Name: m.Name, WaitForReady: m.WaitForReady}
+}
+
+func (m *domainMappingModel) setStatus(live *unstructured.Unstructured) { m.setReadyStatus(live) }
+
 func (r *domainMappingResource) Create(ctx context.Context, req tfresource.CreateRequest, resp *tfresource.CreateResponse) {
 	var plan domainMappingModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -161,132 +169,88 @@ func (r *domainMappingResource) Update(ctx context.Context, req tfresource.Updat
 	r.applyAndWait(ctx, timeout, false, &plan, &resp.State, &resp.Diagnostics)
 }
 
-// applyAndWait claims the domain, applies the mapping and waits for Knative's
-// verdict. The mapping is recorded in state even when it fails, so the user
-// can fix forward; a claim made for a mapping that could not be written is
-// released again, so nothing is left that the state does not know of.
+// applyAndWait claims the domain, then converges the mapping. A claim made
+// for a mapping that could not be written is released again, so nothing is
+// left that the state does not know of.
 func (r *domainMappingResource) applyAndWait(ctx context.Context, timeout time.Duration, creating bool, plan *domainMappingModel, state *tfsdk.State, diags *diag.Diagnostics) {
-	mappings := r.mappings(diags)
-	if diags.HasError() || mappings == nil {
+	claims := r.claims(diags)
+	if diags.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	namespace, domain := plan.Namespace.ValueString(), plan.Name.ValueString()
-	if creating {
-		if err := mappings.PrepareCreate(ctx, namespace, domain); err != nil {
-			diags.AddError("Cannot create the Knative DomainMapping", err.Error())
-			return
-		}
-	}
 	if plan.ClaimDomain.ValueBool() {
-		if err := mappings.Claim(ctx, domain, namespace); err != nil {
+		if err := claims.Claim(ctx, domain, namespace); err != nil {
 			diags.AddAttributeError(path.Root("claim_domain"), "Cannot claim the domain", err.Error())
 			return
 		}
 	}
-	applied, err := mappings.Apply(ctx, plan.toObject(ctx))
-	if err != nil {
-		diags.AddError("Applying the Knative DomainMapping failed", err.Error())
-		if creating {
-			if err := mappings.Unclaim(context.WithoutCancel(ctx), domain, namespace); err != nil {
-				diags.AddWarning("The domain claim was not released", err.Error())
-			}
+	explain := func(notReady *serving.NotReadyError) string {
+		if notReady.Reason != "DomainAlreadyClaimed" || plan.ClaimDomain.ValueBool() {
+			return ""
 		}
-		return
+		// Knative says this of a missing claim too.
+		return fmt.Sprintf(". With claim_domain = false, a ClusterDomainClaim named %s must give namespace %q the domain "+
+			"(or config-network's autocreate-cluster-domain-claims must be true).", domain, namespace)
 	}
-	live := applied
-	if plan.WaitForReady.ValueBool() {
-		var waited *unstructured.Unstructured
-		waited, err = mappings.WaitReady(ctx, namespace, domain, applied.GetGeneration())
-		if waited != nil {
-			live = waited
+	live := r.lifecycle().converge(ctx, timeout, creating, plan, state, diags, explain)
+	if live == nil && creating && plan.ClaimDomain.ValueBool() {
+		if err := claims.Unclaim(context.WithoutCancel(ctx), domain, namespace); err != nil {
+			diags.AddWarning("The domain claim was not released", err.Error())
 		}
-	}
-	plan.ID = types.StringValue(namespace + "/" + domain)
-	plan.setReadyStatus(live)
-	diags.Append(state.Set(ctx, plan)...)
-	var notReady *serving.NotReadyError
-	switch {
-	case errors.As(err, &notReady):
-		message := notReady.Message
-		if notReady.Reason == "DomainAlreadyClaimed" && !plan.ClaimDomain.ValueBool() {
-			// Knative says this of a missing claim too.
-			message += fmt.Sprintf(". With claim_domain = false, a ClusterDomainClaim named %s must give namespace %q the domain "+
-				"(or config-network's autocreate-cluster-domain-claims must be true).", domain, namespace)
-		}
-		diags.AddError("Knative DomainMapping failed: "+notReady.Reason, message)
-	case err != nil:
-		diags.AddError("Waiting for the Knative DomainMapping failed", err.Error())
 	}
 }
 
 func (r *domainMappingResource) Read(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) {
 	var state domainMappingModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	mappings := r.mappings(&resp.Diagnostics)
-	if resp.Diagnostics.HasError() || mappings == nil {
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	live, err := mappings.Get(ctx, state.Namespace.ValueString(), state.Name.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddError("Reading the Knative DomainMapping failed", err.Error())
-		return
-	}
+	l := r.lifecycle()
+	live := l.get(ctx, state.Namespace.ValueString(), state.Name.ValueString(), &resp.State, &resp.Diagnostics)
 	if live == nil {
-		resp.State.RemoveResource(ctx)
 		return
 	}
-	if state.Ref == nil {
-		// Imported: adopt what is set, minus what Knative's webhook adds.
-		meta := map[string]any{"labels": asAny(live.GetLabels()), "annotations": asAny(live.GetAnnotations())}
-		trimSystemKeys(meta)
-		state.fromObject(map[string]any{"metadata": meta, "spec": live.Object["spec"]})
-	} else {
-		projected, _ := serving.Project(state.toObject(ctx).Object, live.Object).(map[string]any)
-		state.fromObject(projected)
+	l.refresh(ctx, &state, live, state.Ref == nil)
+	if state.ClaimDomain.ValueBool() {
+		// A claim deleted or taken out of band shows as claim_domain turning
+		// false, so the plan offers to claim the domain again.
+		claimed, err := r.claims(&resp.Diagnostics).Claimed(ctx, live.GetName(), live.GetNamespace())
+		if err != nil {
+			resp.Diagnostics.AddError("Reading the domain's ClusterDomainClaim failed", err.Error())
+			return
+		}
+		state.ClaimDomain = types.BoolValue(claimed)
 	}
-	state.ID = types.StringValue(live.GetNamespace() + "/" + live.GetName())
-	state.setReadyStatus(live)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
+// Delete deletes the mapping, waits until it is gone, and then releases the
+// domain's ClusterDomainClaim if this provider created it for the namespace.
 func (r *domainMappingResource) Delete(ctx context.Context, req tfresource.DeleteRequest, resp *tfresource.DeleteResponse) {
 	var state domainMappingModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	timeout, diags := state.Timeouts.Delete(ctx, domainMappingDeleteTimeout)
 	resp.Diagnostics.Append(diags...)
-	mappings := r.mappings(&resp.Diagnostics)
-	if resp.Diagnostics.HasError() || mappings == nil {
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := mappings.Delete(ctx, state.Namespace.ValueString(), state.Name.ValueString()); err != nil {
-		resp.Diagnostics.AddError("Deleting the Knative DomainMapping failed", err.Error())
+	r.lifecycle().delete(ctx, timeout, &state, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := r.claims(&resp.Diagnostics).Unclaim(ctx, state.Name.ValueString(), state.Namespace.ValueString()); err != nil {
+		resp.Diagnostics.AddError("Releasing the domain's ClusterDomainClaim failed", err.Error())
 	}
 }
 
 // ImportState takes namespace/name, the name being the domain.
 func (r *domainMappingResource) ImportState(ctx context.Context, req tfresource.ImportStateRequest, resp *tfresource.ImportStateResponse) {
-	namespace, name, ok := strings.Cut(req.ID, "/")
-	if !ok || namespace == "" || name == "" || strings.Contains(name, "/") {
-		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import a knative_domain_mapping as namespace/domain, such as default/app.example.com; got %q.", req.ID))
-		return
-	}
-	for attribute, value := range map[string]any{"namespace": namespace, "name": name, "wait_for_ready": true, "claim_domain": true} {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attribute), value)...)
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("timeouts"), timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
-		"create": types.StringType, "update": types.StringType, "delete": types.StringType})})...)
+	r.lifecycle().importState(ctx, req, resp, map[string]any{"claim_domain": true})
 }
 
-func (r *domainMappingResource) mappings(diags *diag.Diagnostics) *serving.DomainMappings {
-	clients := r.data.clients(diags)
-	if clients == nil {
-		return nil
-	}
-	return &serving.DomainMappings{Clients: clients}
+func (r *domainMappingResource) claims(diags *diag.Diagnostics) serving.Claims {
+	return serving.Claims{Clients: r.data.clients(diags)}
 }
 
 // toObject is the DomainMapping with only what the user set.

@@ -118,6 +118,19 @@ func TestAccDomainMapping_claimReadyDriftImport(t *testing.T) {
 				},
 			},
 			{
+				// The claim deleted out of band: the plan claims the domain again.
+				PreConfig: func() {
+					if err := clients.Dynamic.Resource(clusterDomainClaims).Delete(ctx, "app.example.com", metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(appMappingAddress, plancheck.ResourceActionUpdate),
+				}},
+				Check: checkClaim(clients, "app.example.com", "default"),
+			},
+			{
 				// Deleted out of band: refresh drops it, apply recreates it and its claim.
 				PreConfig: func() {
 					if err := mapping.Delete(ctx, "app.example.com", metav1.DeleteOptions{}); err != nil {

@@ -2,24 +2,17 @@ package provider
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"knative.dev/pkg/apis"
@@ -139,12 +132,22 @@ func (r *routeResource) ValidateConfig(ctx context.Context, req tfresource.Valid
 	}
 }
 
+func (r *routeResource) lifecycle() lifecycle {
+	return lifecycle{kind: serving.Route, data: r.data, typeName: "knative_route", example: "default/preview"}
+}
+
+func (m *routeModel) common() *objectCommon {
+	return &objectCommon{ID: &m.ID, Namespace: m.Namespace, Name: m.Name, WaitForReady: m.WaitForReady}
+}
+
 func (r *routeResource) Create(ctx context.Context, req tfresource.CreateRequest, resp *tfresource.CreateResponse) {
 	var plan routeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	timeout, diags := plan.Timeouts.Create(ctx, routeCreateTimeout)
 	resp.Diagnostics.Append(diags...)
-	r.applyAndWait(ctx, timeout, true, &plan, &resp.State, &resp.Diagnostics)
+	if !resp.Diagnostics.HasError() {
+		r.lifecycle().converge(ctx, timeout, true, &plan, &resp.State, &resp.Diagnostics, nil)
+	}
 }
 
 func (r *routeResource) Update(ctx context.Context, req tfresource.UpdateRequest, resp *tfresource.UpdateResponse) {
@@ -152,98 +155,22 @@ func (r *routeResource) Update(ctx context.Context, req tfresource.UpdateRequest
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	timeout, diags := plan.Timeouts.Update(ctx, routeUpdateTimeout)
 	resp.Diagnostics.Append(diags...)
-	r.applyAndWait(ctx, timeout, false, &plan, &resp.State, &resp.Diagnostics)
-}
-
-// applyAndWait applies the Route and waits for Knative's verdict. The Route is
-// recorded in state even when it fails, so the user can fix forward.
-func (r *routeResource) applyAndWait(ctx context.Context, timeout time.Duration, creating bool, plan *routeModel, state *tfsdk.State, diags *diag.Diagnostics) {
-	routes := r.routes(diags)
-	if diags.HasError() || routes == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	namespace, name := plan.Namespace.ValueString(), plan.Name.ValueString()
-	if creating {
-		if err := routes.PrepareCreate(ctx, namespace, name); err != nil {
-			diags.AddError("Cannot create the Knative Route", err.Error())
-			return
-		}
-	}
-	applied, err := routes.Apply(ctx, plan.toObject(ctx))
-	if err != nil {
-		diags.AddError("Applying the Knative Route failed", err.Error())
-		return
-	}
-	live := applied
-	if plan.WaitForReady.ValueBool() {
-		var waited *unstructured.Unstructured
-		waited, err = routes.WaitReady(ctx, namespace, name, applied.GetGeneration())
-		if waited != nil {
-			live = waited
-		}
-	}
-	plan.ID = types.StringValue(namespace + "/" + name)
-	plan.setStatus(live)
-	diags.Append(state.Set(ctx, plan)...)
-	var notReady *serving.NotReadyError
-	switch {
-	case errors.As(err, &notReady):
-		diags.AddError("Knative Route failed: "+notReady.Reason, notReady.Message)
-	case err != nil:
-		diags.AddError("Waiting for the Knative Route failed", err.Error())
+	if !resp.Diagnostics.HasError() {
+		r.lifecycle().converge(ctx, timeout, false, &plan, &resp.State, &resp.Diagnostics, nil)
 	}
 }
 
 func (r *routeResource) Read(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) {
 	var state routeModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	routes := r.routes(&resp.Diagnostics)
-	if resp.Diagnostics.HasError() || routes == nil {
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	live, err := routes.Get(ctx, state.Namespace.ValueString(), state.Name.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddError("Reading the Knative Route failed", err.Error())
-		return
+	l := r.lifecycle()
+	if live := l.get(ctx, state.Namespace.ValueString(), state.Name.ValueString(), &resp.State, &resp.Diagnostics); live != nil {
+		l.refresh(ctx, &state, live, state.Traffic == nil)
+		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	}
-	if live == nil {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if state.Traffic == nil {
-		// Imported: adopt what is set, minus what Knative's webhook adds.
-		meta := map[string]any{"labels": asAny(live.GetLabels()), "annotations": asAny(live.GetAnnotations())}
-		trimSystemKeys(meta)
-		state.fromObject(map[string]any{"metadata": meta, "spec": withoutTrafficDefaults(live.Object["spec"])})
-	} else {
-		projected, _ := serving.Project(state.toObject(ctx).Object, live.Object).(map[string]any)
-		state.fromObject(projected)
-	}
-	state.ID = types.StringValue(live.GetNamespace() + "/" + live.GetName())
-	state.setStatus(live)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-}
-
-// withoutTrafficDefaults drops the latestRevision Knative's webhook fills in
-// on every target (true with a configuration, false with a revision).
-func withoutTrafficDefaults(spec any) map[string]any {
-	s, _ := spec.(map[string]any)
-	items, _ := s["traffic"].([]any)
-	traffic := make([]any, 0, len(items))
-	for _, item := range items {
-		t, _ := item.(map[string]any)
-		target := map[string]any{}
-		for k, v := range t {
-			target[k] = v
-		}
-		if latest, ok := t["latestRevision"].(bool); ok && latest == (t["revisionName"] == nil) {
-			delete(target, "latestRevision")
-		}
-		traffic = append(traffic, target)
-	}
-	return map[string]any{"traffic": traffic}
 }
 
 func (r *routeResource) Delete(ctx context.Context, req tfresource.DeleteRequest, resp *tfresource.DeleteResponse) {
@@ -251,37 +178,14 @@ func (r *routeResource) Delete(ctx context.Context, req tfresource.DeleteRequest
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	timeout, diags := state.Timeouts.Delete(ctx, routeDeleteTimeout)
 	resp.Diagnostics.Append(diags...)
-	routes := r.routes(&resp.Diagnostics)
-	if resp.Diagnostics.HasError() || routes == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := routes.Delete(ctx, state.Namespace.ValueString(), state.Name.ValueString()); err != nil {
-		resp.Diagnostics.AddError("Deleting the Knative Route failed", err.Error())
+	if !resp.Diagnostics.HasError() {
+		r.lifecycle().delete(ctx, timeout, &state, &resp.Diagnostics)
 	}
 }
 
 // ImportState takes namespace/name.
 func (r *routeResource) ImportState(ctx context.Context, req tfresource.ImportStateRequest, resp *tfresource.ImportStateResponse) {
-	namespace, name, ok := strings.Cut(req.ID, "/")
-	if !ok || namespace == "" || name == "" || strings.Contains(name, "/") {
-		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import a knative_route as namespace/name, such as default/preview; got %q.", req.ID))
-		return
-	}
-	for attribute, value := range map[string]any{"namespace": namespace, "name": name, "wait_for_ready": true, "cluster_local": false} {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attribute), value)...)
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("timeouts"), timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
-		"create": types.StringType, "update": types.StringType, "delete": types.StringType})})...)
-}
-
-func (r *routeResource) routes(diags *diag.Diagnostics) *serving.Routes {
-	clients := r.data.clients(diags)
-	if clients == nil {
-		return nil
-	}
-	return &serving.Routes{Clients: clients}
+	r.lifecycle().importState(ctx, req, resp, map[string]any{"cluster_local": false})
 }
 
 // toObject is the Route with only what the user set.

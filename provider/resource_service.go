@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -437,15 +436,20 @@ func normalized(template map[string]any) any {
 	return out
 }
 
+func (r *serviceResource) lifecycle() lifecycle {
+	return lifecycle{kind: serving.Service, data: r.data, typeName: "knative_service", example: "default/hello"}
+}
+
+func (m *serviceModel) common() *objectCommon {
+	return &objectCommon{ID: &m.ID, Namespace: m.Namespace, Name: m.Name, WaitForReady: m.WaitForReady}
+}
+
 func (r *serviceResource) Create(ctx context.Context, req tfresource.CreateRequest, resp *tfresource.CreateResponse) {
 	var plan serviceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	timeout, diags := plan.Timeouts.Create(ctx, serviceCreateTimeout)
 	resp.Diagnostics.Append(diags...)
-	observed := r.applyAndWait(ctx, timeout, true, &plan, &resp.State, &resp.Diagnostics)
-	if resp.Private != nil {
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, observedKey, observed)...)
-	}
+	r.applyAndWait(ctx, timeout, true, &plan, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *serviceResource) Update(ctx context.Context, req tfresource.UpdateRequest, resp *tfresource.UpdateResponse) {
@@ -453,73 +457,42 @@ func (r *serviceResource) Update(ctx context.Context, req tfresource.UpdateReque
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	timeout, diags := plan.Timeouts.Update(ctx, serviceUpdateTimeout)
 	resp.Diagnostics.Append(diags...)
-	observed := r.applyAndWait(ctx, timeout, false, &plan, &resp.State, &resp.Diagnostics)
-	if resp.Private != nil {
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, observedKey, observed)...)
+	r.applyAndWait(ctx, timeout, false, &plan, &resp.State, resp.Private, &resp.Diagnostics)
+}
+
+// applyAndWait converges the Service and records the version of it the state
+// reflects, if a refresh of that version would reproduce the state.
+func (r *serviceResource) applyAndWait(ctx context.Context, timeout time.Duration, creating bool, plan *serviceModel, state *tfsdk.State, private privateState, diags *diag.Diagnostics) {
+	if diags.HasError() {
+		return
+	}
+	live := r.lifecycle().converge(ctx, timeout, creating, plan, state, diags, nil)
+	if live != nil && private != nil {
+		diags.Append(private.SetKey(ctx, observedKey, r.observed(ctx, plan, live))...)
 	}
 }
 
-// applyAndWait applies the Service and waits for Knative's verdict. The
-// Service is recorded in state even when it fails, so the user can fix forward.
-// It returns the observed version of the Service the state reflects, if any.
-func (r *serviceResource) applyAndWait(ctx context.Context, timeout time.Duration, creating bool, plan *serviceModel, state *tfsdk.State, diags *diag.Diagnostics) []byte {
-	services := r.services(diags)
-	if diags.HasError() || services == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if creating {
-		if err := services.PrepareCreate(ctx, plan.Namespace.ValueString(), plan.Name.ValueString()); err != nil {
-			diags.AddError("Cannot create the Knative Service", err.Error())
-			return nil
-		}
-	}
-	applied, err := services.Apply(ctx, plan.toObject(ctx))
-	if err != nil {
-		diags.AddError("Applying the Knative Service failed", err.Error())
-		return nil
-	}
-	live := applied
-	if plan.WaitForReady.ValueBool() {
-		var waited *unstructured.Unstructured
-		waited, err = services.WaitReady(ctx, applied.GetNamespace(), applied.GetName(), applied.GetGeneration())
-		if waited != nil {
-			live = waited
-		}
-	}
-	plan.ID = types.StringValue(applied.GetNamespace() + "/" + applied.GetName())
-	plan.setStatus(live)
-	diags.Append(state.Set(ctx, plan)...)
-	if err != nil {
-		var notReady *serving.NotReadyError
-		if errors.As(err, &notReady) {
-			diags.AddError("Knative Service failed: "+notReady.Reason, notReady.Message)
-		} else {
-			diags.AddError("Waiting for the Knative Service failed", err.Error())
-		}
-	}
-	return r.observed(ctx, plan, live)
+// privateState is the framework's private state of a resource.
+type privateState interface {
+	SetKey(context.Context, string, []byte) diag.Diagnostics
 }
 
 func (r *serviceResource) Read(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) {
 	var namespace, name types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
-	services := r.services(&resp.Diagnostics)
-	if resp.Diagnostics.HasError() || services == nil {
+	if resp.Diagnostics.HasError() {
 		return
 	}
+	l := r.lifecycle()
 	live, fetched := fetchedFrom(ctx, namespace.ValueString(), name.ValueString())
+	if fetched && live == nil {
+		resp.State.RemoveResource(ctx)
+	}
 	if !fetched {
-		var err error
-		if live, err = services.Get(ctx, namespace.ValueString(), name.ValueString()); err != nil {
-			resp.Diagnostics.AddError("Reading the Knative Service failed", err.Error())
-			return
-		}
+		live = l.get(ctx, namespace.ValueString(), name.ValueString(), &resp.State, &resp.Diagnostics)
 	}
 	if live == nil {
-		resp.State.RemoveResource(ctx)
 		return
 	}
 	if prior, ok := observedFromPrivate(ctx, req.Private); ok && prior == observedOf(live, r.version()) {
@@ -531,15 +504,7 @@ func (r *serviceResource) Read(ctx context.Context, req tfresource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if state.Template == nil {
-		// Imported: adopt what is set, minus what Knative's webhook defaults.
-		state.fromObject(withoutDefaults(live.Object))
-	} else {
-		projected, _ := serving.Project(state.toObject(ctx).Object, live.Object).(map[string]any)
-		state.fromObject(projected)
-	}
-	state.ID = types.StringValue(live.GetNamespace() + "/" + live.GetName())
-	state.setStatus(live)
+	l.refresh(ctx, &state, live, state.Template == nil)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	if resp.Private != nil {
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, observedKey, r.observed(ctx, &state, live))...)
@@ -600,37 +565,14 @@ func (r *serviceResource) Delete(ctx context.Context, req tfresource.DeleteReque
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	timeout, diags := state.Timeouts.Delete(ctx, serviceDeleteTimeout)
 	resp.Diagnostics.Append(diags...)
-	services := r.services(&resp.Diagnostics)
-	if resp.Diagnostics.HasError() || services == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := services.Delete(ctx, state.Namespace.ValueString(), state.Name.ValueString()); err != nil {
-		resp.Diagnostics.AddError("Deleting the Knative Service failed", err.Error())
+	if !resp.Diagnostics.HasError() {
+		r.lifecycle().delete(ctx, timeout, &state, &resp.Diagnostics)
 	}
 }
 
 // ImportState takes namespace/name.
 func (r *serviceResource) ImportState(ctx context.Context, req tfresource.ImportStateRequest, resp *tfresource.ImportStateResponse) {
-	namespace, name, ok := strings.Cut(req.ID, "/")
-	if !ok || namespace == "" || name == "" || strings.Contains(name, "/") {
-		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import a knative_service as namespace/name, such as default/hello; got %q.", req.ID))
-		return
-	}
-	for attribute, value := range map[string]any{"namespace": namespace, "name": name, "wait_for_ready": true, "cluster_local": false} {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attribute), value)...)
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("timeouts"), timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
-		"create": types.StringType, "update": types.StringType, "delete": types.StringType})})...)
-}
-
-func (r *serviceResource) services(diags *diag.Diagnostics) *serving.Services {
-	clients := r.data.clients(diags)
-	if clients == nil {
-		return nil
-	}
-	return &serving.Services{Clients: clients}
+	r.lifecycle().importState(ctx, req, resp, map[string]any{"cluster_local": false})
 }
 
 // setStatus fills the computed attributes from the live Service.
@@ -647,73 +589,4 @@ func stringOrEmpty(m map[string]any, key string) types.String {
 		return types.StringValue(s)
 	}
 	return types.StringValue("")
-}
-
-// withoutDefaults is a live Service minus what Knative's webhook and
-// controllers set on their own, for adoption on import.
-func withoutDefaults(live map[string]any) map[string]any {
-	obj := map[string]any{}
-	data, _ := json.Marshal(live)
-	_ = json.Unmarshal(data, &obj)
-	delete(obj, "status")
-	meta, _ := obj["metadata"].(map[string]any)
-	trimSystemKeys(meta)
-	spec, _ := obj["spec"].(map[string]any)
-	if traffic, ok := spec["traffic"].([]any); ok && len(traffic) == 1 {
-		if t, _ := traffic[0].(map[string]any); t["latestRevision"] == true && fmt.Sprint(t["percent"]) == "100" && len(t) == 2 {
-			delete(spec, "traffic")
-		}
-	}
-	tmpl, _ := spec["template"].(map[string]any)
-	tmeta, _ := tmpl["metadata"].(map[string]any)
-	trimSystemKeys(tmeta)
-	tspec, _ := tmpl["spec"].(map[string]any)
-	if fmt.Sprint(tspec["containerConcurrency"]) == "0" {
-		delete(tspec, "containerConcurrency")
-	}
-	if fmt.Sprint(tspec["timeoutSeconds"]) == "300" {
-		delete(tspec, "timeoutSeconds")
-	}
-	containers, _ := tspec["containers"].([]any)
-	for _, item := range containers {
-		c, _ := item.(map[string]any)
-		if c["name"] == "user-container" {
-			delete(c, "name")
-		}
-		if res, ok := c["resources"].(map[string]any); ok && len(res) == 0 {
-			delete(c, "resources")
-		}
-		// The webhook marks probe ports it will fill in as 0, and gives a
-		// container without a readiness probe a TCP one.
-		for _, kind := range []string{"readinessProbe", "livenessProbe"} {
-			probe, _ := c[kind].(map[string]any)
-			for _, handler := range []string{"httpGet", "tcpSocket"} {
-				if h, ok := probe[handler].(map[string]any); ok && fmt.Sprint(h["port"]) == "0" {
-					delete(h, "port")
-				}
-			}
-		}
-		if probe, ok := c["readinessProbe"].(map[string]any); ok {
-			socket, _ := probe["tcpSocket"].(map[string]any)
-			if len(probe) == 2 && fmt.Sprint(probe["successThreshold"]) == "1" && socket != nil && len(socket) == 0 {
-				delete(c, "readinessProbe")
-			}
-		}
-	}
-	return obj
-}
-
-func trimSystemKeys(meta map[string]any) {
-	for _, field := range []string{"labels", "annotations"} {
-		m, _ := meta[field].(map[string]any)
-		for k := range m {
-			if strings.HasPrefix(k, "serving.knative.dev/") && k != "serving.knative.dev/rollout-duration" ||
-				k == "kubectl.kubernetes.io/last-applied-configuration" {
-				delete(m, k)
-			}
-		}
-		if len(m) == 0 {
-			delete(meta, field)
-		}
-	}
 }

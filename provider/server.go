@@ -47,7 +47,7 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 	if err != nil {
 		return s.ProviderServer.ReadResource(ctx, req)
 	}
-	live, err := (&serving.Services{Clients: clients}).Get(ctx, prior.Namespace, prior.Name)
+	live, err := serving.Service.On(clients).Get(ctx, prior.Namespace, prior.Name)
 	if err != nil {
 		return s.ProviderServer.ReadResource(ctx, req) // the resource reports it
 	}

@@ -2,15 +2,12 @@ package serving
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"knative.dev/pkg/apis"
 	servingv1beta1 "knative.dev/serving/pkg/apis/serving/v1beta1"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
@@ -28,70 +25,33 @@ var (
 // removing a mapping deletes only those, never a claim someone else made.
 const managedByLabel = "app.kubernetes.io/managed-by"
 
+// DomainMapping is Knative's DomainMapping, managed through the engine's
+// lifecycle; Claims hold the domains it serves.
+var DomainMapping = &Kind{
+	GVR: DomainMappingsGVR, Kind: "DomainMapping", Name: "Knative DomainMapping",
+	validate: ValidateDomainMapping,
+}
+
 // ValidateDomainMapping runs Knative's own defaulting and validation (the
 // webhook's rules) on a DomainMapping.
 func ValidateDomainMapping(ctx context.Context, obj map[string]any) error {
-	dm := &servingv1beta1.DomainMapping{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, dm); err != nil {
-		return err
-	}
-	dm.SetDefaults(ctx)
-	if fe := dm.Validate(ctx).Filter(apis.ErrorLevel); fe != nil {
-		return errors.New(fe.Error())
-	}
-	return nil
+	return validateTyped(ctx, obj, &servingv1beta1.DomainMapping{})
 }
 
-// DomainMappings applies, reads, waits on and deletes Knative DomainMappings
-// and the ClusterDomainClaims that let them serve their domain.
-type DomainMappings struct {
+// Claims creates, reads and releases the ClusterDomainClaims that let
+// DomainMappings serve their domain.
+type Claims struct {
 	Clients *kube.Clients
 }
 
-func (d *DomainMappings) objects() readyObjects {
-	return readyObjects{clients: d.Clients, gvr: DomainMappingsGVR, kind: "DomainMapping"}
-}
-
-// PrepareCreate refuses an existing DomainMapping (import it instead) and
-// waits for one being deleted.
-func (d *DomainMappings) PrepareCreate(ctx context.Context, namespace, name string) error {
-	return d.objects().refuseExisting(ctx, namespace, name)
-}
-
-// Apply server-side applies the fields of obj (see readyObjects.apply).
-func (d *DomainMappings) Apply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	return d.objects().apply(ctx, obj)
-}
-
-// Get reads a DomainMapping; nil when it does not exist.
-func (d *DomainMappings) Get(ctx context.Context, namespace, name string) (*unstructured.Unstructured, error) {
-	return d.objects().get(ctx, namespace, name)
-}
-
-// WaitReady watches the DomainMapping until Knative has observed its
-// generation and decided readiness (domain claimed, target resolved, ingress
-// ready), failing with Knative's reason when it cannot serve the domain.
-func (d *DomainMappings) WaitReady(ctx context.Context, namespace, name string, generation int64) (*unstructured.Unstructured, error) {
-	return d.objects().waitReady(ctx, namespace, name, generation)
-}
-
-// Delete deletes the DomainMapping, waits until it is gone, and then deletes
-// the domain's ClusterDomainClaim if this provider created it for namespace.
-func (d *DomainMappings) Delete(ctx context.Context, namespace, name string) error {
-	if err := d.objects().delete(ctx, namespace, name); err != nil {
-		return err
-	}
-	return d.Unclaim(ctx, name, namespace)
-}
-
-func (d *DomainMappings) claims() dynamicResource {
+func (d Claims) claims() dynamicResource {
 	return d.Clients.Dynamic.Resource(ClusterDomainClaimsGVR)
 }
 
 // Claim makes sure namespace holds the ClusterDomainClaim of domain, creating
 // it (labelled as this provider's) when there is none. A claim held by
 // another namespace is an error: Knative would refuse to serve the domain.
-func (d *DomainMappings) Claim(ctx context.Context, domain, namespace string) error {
+func (d Claims) Claim(ctx context.Context, domain, namespace string) error {
 	claim := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": ClusterDomainClaimsGVR.GroupVersion().String(),
 		"kind":       "ClusterDomainClaim",
@@ -113,9 +73,22 @@ func (d *DomainMappings) Claim(ctx context.Context, domain, namespace string) er
 	return nil
 }
 
+// Claimed reports whether namespace holds the ClusterDomainClaim of domain.
+func (d Claims) Claimed(ctx context.Context, domain, namespace string) (bool, error) {
+	claim, err := d.claims().Get(ctx, domain, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	holder, _, _ := unstructured.NestedString(claim.Object, "spec", "namespace")
+	return holder == namespace, nil
+}
+
 // Unclaim deletes the ClusterDomainClaim of domain if this provider created
 // it for namespace; a claim anyone else made stays.
-func (d *DomainMappings) Unclaim(ctx context.Context, domain, namespace string) error {
+func (d Claims) Unclaim(ctx context.Context, domain, namespace string) error {
 	existing, err := d.claims().Get(ctx, domain, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil

@@ -4,40 +4,130 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
+	"knative.dev/pkg/apis"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 )
 
-// readyObjects applies, reads, waits on and deletes namespaced Knative
-// objects of one kind that report a Ready condition (Services, DomainMappings).
-type readyObjects struct {
-	clients *kube.Clients
-	gvr     schema.GroupVersionResource
-	kind    string // as messages name it, such as "Knative Service"
+// Kind is one kind of namespaced Knative object with a Ready condition
+// (Service, Route, DomainMapping). Its lifecycle is the same for every
+// frontend: build the desired object, validate it with Knative's own rules,
+// apply the fields it sets, read it back reduced to those fields, wait for
+// Knative's verdict, delete it and what Knative derived from it.
+type Kind struct {
+	GVR  schema.GroupVersionResource
+	Kind string // the object's kind, such as "Service"
+	Name string // as messages name it, such as "Knative Service"
+
+	// validate runs Knative's defaulting and validation on the typed object.
+	validate func(ctx context.Context, obj map[string]any) error
+	// adopt drops from a live object's spec what Knative's webhook fills in,
+	// so an imported object reads as what a user would have written.
+	adopt func(spec map[string]any)
+	// prepareCreate checks what must hold before the object is created.
+	prepareCreate func(ctx context.Context, o Objects, namespace, name string) error
 }
 
-func (o readyObjects) resource(namespace string) dynamicResource {
-	return o.clients.Dynamic.Resource(o.gvr).Namespace(namespace)
+// APIVersion is the kind's group/version.
+func (k *Kind) APIVersion() string { return k.GVR.GroupVersion().String() }
+
+// Validate runs Knative's own defaulting and validation (the webhook's rules,
+// from knative.dev/serving's types) on obj, so bad input is refused before
+// anything is written, in the webhook's words.
+func (k *Kind) Validate(ctx context.Context, obj map[string]any) error {
+	return k.validate(ctx, obj)
 }
 
-// apply server-side applies the fields of obj, owned by the provider's field
+// On returns the kind's lifecycle against a cluster.
+func (k *Kind) On(clients *kube.Clients) Objects { return Objects{Clients: clients, Kind: k} }
+
+// Adopt is a live object reduced to what a user would have written: its
+// metadata labels and annotations minus the system keys Knative adds, and its
+// spec minus what Knative's webhook defaults. Import starts from it.
+func (k *Kind) Adopt(live *unstructured.Unstructured) map[string]any {
+	obj := runtime.DeepCopyJSON(live.Object)
+	meta := map[string]any{}
+	for _, field := range []string{"labels", "annotations"} {
+		if m, ok := obj["metadata"].(map[string]any)[field].(map[string]any); ok {
+			meta[field] = m
+		}
+	}
+	TrimSystemKeys(meta)
+	spec, _ := obj["spec"].(map[string]any)
+	if spec == nil {
+		spec = map[string]any{}
+	}
+	if k.adopt != nil {
+		k.adopt(spec)
+	}
+	return map[string]any{"metadata": meta, "spec": spec}
+}
+
+// TrimSystemKeys drops from metadata the labels and annotations Knative and
+// kubectl set on their own (serving.knative.dev/creator, lastModifier, ...),
+// and the maps that end up empty.
+func TrimSystemKeys(meta map[string]any) {
+	for _, field := range []string{"labels", "annotations"} {
+		m, _ := meta[field].(map[string]any)
+		for k := range m {
+			if strings.HasPrefix(k, "serving.knative.dev/") && k != "serving.knative.dev/rollout-duration" ||
+				k == "kubectl.kubernetes.io/last-applied-configuration" {
+				delete(m, k)
+			}
+		}
+		if len(m) == 0 {
+			delete(meta, field)
+		}
+	}
+}
+
+// validateTyped converts obj into Knative's typed object, defaults and
+// validates it. Knative's warning level (such as insecure security-context
+// defaults) is advice the webhook also only warns about: not a reason to fail.
+func validateTyped[T interface {
+	SetDefaults(context.Context)
+	Validate(context.Context) *apis.FieldError
+}](ctx context.Context, obj map[string]any, typed T) error {
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, typed); err != nil {
+		return err
+	}
+	typed.SetDefaults(ctx)
+	if fe := typed.Validate(ctx).Filter(apis.ErrorLevel); fe != nil {
+		return errors.New(fe.Error())
+	}
+	return nil
+}
+
+// Objects is the lifecycle of one Kind against one cluster.
+type Objects struct {
+	Clients *kube.Clients
+	Kind    *Kind
+}
+
+func (o Objects) resource(namespace string) dynamicResource {
+	return o.Clients.Dynamic.Resource(o.Kind.GVR).Namespace(namespace)
+}
+
+// Apply server-side applies the fields of obj, owned by the provider's field
 // manager. Fields set by others (annotations Knative's webhook adds, an image
 // a CI pipeline deployed that obj does not set) are left alone.
-func (o readyObjects) apply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	return o.resource(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: o.clients.FieldManager, Force: true})
+func (o Objects) Apply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	return o.resource(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: o.Clients.FieldManager, Force: true})
 }
 
-// get reads an object; nil when it does not exist.
-func (o readyObjects) get(ctx context.Context, namespace, name string) (*unstructured.Unstructured, error) {
+// Get reads an object; nil when it does not exist.
+func (o Objects) Get(ctx context.Context, namespace, name string) (*unstructured.Unstructured, error) {
 	obj, err := o.resource(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
@@ -45,44 +135,117 @@ func (o readyObjects) get(ctx context.Context, namespace, name string) (*unstruc
 	return obj, err
 }
 
-// refuseExisting makes sure an object can be created: one that already exists
-// must be imported, not silently adopted; one being deleted is waited for.
-func (o readyObjects) refuseExisting(ctx context.Context, namespace, name string) error {
-	existing, err := o.get(ctx, namespace, name)
+// PrepareCreate makes sure the object can be created: one that already
+// exists must be imported, not silently adopted; one being deleted, and what
+// it left behind, are waited for.
+func (o Objects) PrepareCreate(ctx context.Context, namespace, name string) error {
+	if o.Kind.prepareCreate != nil {
+		if err := o.Kind.prepareCreate(ctx, o, namespace, name); err != nil {
+			return err
+		}
+	}
+	existing, err := o.Get(ctx, namespace, name)
 	if err != nil || existing == nil {
 		return err
 	}
 	if existing.GetDeletionTimestamp() == nil {
-		return fmt.Errorf("the %s %s/%s already exists. To manage it with Terraform, import it: "+
-			"terraform import <resource address> %s/%s", o.kind, namespace, name, namespace, name)
+		return &ExistsError{Kind: o.Kind.Name, Namespace: namespace, Name: name}
 	}
 	if err := o.waitGone(ctx, namespace, name); err != nil {
-		return fmt.Errorf("the %s %s/%s is still being deleted: %w", o.kind, namespace, name, err)
+		return fmt.Errorf("the %s %s/%s is still being deleted: %w", o.Kind.Name, namespace, name, err)
 	}
 	return nil
 }
 
-// waitReady watches the object until Knative has observed generation and
+// ExistsError says an object to be created exists already and is not ours.
+type ExistsError struct{ Kind, Namespace, Name string }
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("the %s %s/%s already exists; import it to manage it", e.Kind, e.Namespace, e.Name)
+}
+
+// Observed is what a read finds of an object.
+type Observed struct {
+	// Live is the object; nil when it does not exist.
+	Live *unstructured.Unstructured
+	// Fields is the live object reduced to the fields desired sets (with
+	// their live values), or adopted whole when there was no desired.
+	Fields map[string]any
+	// Drift is "" when the live object carries every field desired sets,
+	// else the first difference, such as
+	// `.spec.template.spec.containers[0].image is "b", want "a"`.
+	Drift string
+}
+
+// Observe reads the object and compares it with desired (nil on import). It
+// costs one GET; Observed.Live is nil when the object does not exist.
+func (o Objects) Observe(ctx context.Context, namespace, name string, desired *unstructured.Unstructured) (Observed, error) {
+	live, err := o.Get(ctx, namespace, name)
+	if err != nil || live == nil {
+		return Observed{}, err
+	}
+	return o.Kind.Compare(live, desired), nil
+}
+
+// Compare reduces live to what desired sets (or adopts it whole when desired
+// is nil) and finds drift. Fields Knative's webhook or controllers add are
+// never drift; fields desired sets that changed on the cluster are.
+func (k *Kind) Compare(live, desired *unstructured.Unstructured) Observed {
+	obs := Observed{Live: live}
+	if desired == nil {
+		obs.Fields = k.Adopt(live)
+		return obs
+	}
+	want := desired.DeepCopy().Object
+	delete(want, "apiVersion")
+	delete(want, "kind")
+	obs.Fields, _ = Project(want, live.Object).(map[string]any)
+	obs.Drift = firstDifference(want, live.Object, "")
+	return obs
+}
+
+// Readiness is Knative's verdict on an object at generation: done once Knative
+// observed that generation and decided Ready; failed (a *NotReadyError with
+// Knative's reason and message) when it decided Ready=False.
+func Readiness(obj *unstructured.Unstructured, kindName string, generation int64) (done bool, failed error) {
+	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	if observed < generation {
+		return false, nil
+	}
+	switch c := condition(obj, "Ready"); {
+	case c == nil:
+		return false, nil
+	case c["status"] == "True":
+		return true, nil
+	case c["status"] == "False":
+		return true, &NotReadyError{Kind: kindName, Reason: fmt.Sprint(c["reason"]), Message: fmt.Sprint(c["message"])}
+	}
+	return false, nil
+}
+
+// Pending says what an object that is not ready yet waits for, in Knative's
+// words where it has some.
+func Pending(obj *unstructured.Unstructured, generation int64) string {
+	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	if observed < generation {
+		return fmt.Sprintf("Knative has not reconciled generation %d yet (observed %d)", generation, observed)
+	}
+	c := condition(obj, "Ready")
+	if c == nil {
+		return "no Ready condition yet"
+	}
+	return fmt.Sprintf("Ready=%v %v: %v", c["status"], c["reason"], c["message"])
+}
+
+// WaitReady watches the object until Knative has observed generation and
 // decided readiness. When Knative says it failed, the error is a
 // NotReadyError with Knative's reason and message.
-func (o readyObjects) waitReady(ctx context.Context, namespace, name string, generation int64) (*unstructured.Unstructured, error) {
+func (o Objects) WaitReady(ctx context.Context, namespace, name string, generation int64) (*unstructured.Unstructured, error) {
 	lw := listWatch(o.resource(namespace), fields.OneTermEqualSelector("metadata.name", name).String())
 	var last *unstructured.Unstructured
 	done := func(obj *unstructured.Unstructured) (bool, error) {
 		last = obj
-		observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
-		if observed < generation {
-			return false, nil
-		}
-		switch c := condition(obj, "Ready"); {
-		case c == nil:
-			return false, nil
-		case c["status"] == "True":
-			return true, nil
-		case c["status"] == "False":
-			return true, &NotReadyError{Kind: o.kind, Reason: fmt.Sprint(c["reason"]), Message: fmt.Sprint(c["message"])}
-		}
-		return false, nil
+		return Readiness(obj, o.Kind.Name, generation)
 	}
 	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{},
 		func(store cache.Store) (bool, error) {
@@ -93,7 +256,7 @@ func (o readyObjects) waitReady(ctx context.Context, namespace, name string, gen
 		},
 		func(ev watch.Event) (bool, error) {
 			if ev.Type == watch.Deleted {
-				return false, fmt.Errorf("%s %s/%s was deleted while waiting for it", o.kind, namespace, name)
+				return false, fmt.Errorf("%s %s/%s was deleted while waiting for it", o.Kind.Name, namespace, name)
 			}
 			obj, ok := ev.Object.(*unstructured.Unstructured)
 			if !ok {
@@ -106,12 +269,7 @@ func (o readyObjects) waitReady(ctx context.Context, namespace, name string, gen
 		return last, err
 	}
 	if err != nil && last != nil {
-		c := condition(last, "Ready")
-		state := "no Ready condition yet"
-		if c != nil {
-			state = fmt.Sprintf("Ready=%v %v: %v", c["status"], c["reason"], c["message"])
-		}
-		return last, fmt.Errorf("%s %s/%s is not ready (%s): %w", o.kind, namespace, name, state, err)
+		return last, fmt.Errorf("%s %s/%s is not ready (%s): %w", o.Kind.Name, namespace, name, Pending(last, generation), err)
 	}
 	return last, err
 }
@@ -123,25 +281,41 @@ func (e *NotReadyError) Error() string {
 	return fmt.Sprintf("Knative reports the %s is not ready: %s: %s", e.Kind, e.Reason, e.Message)
 }
 
-// delete deletes the object and waits until it is gone. Foreground
-// propagation keeps it until what Knative derived from it is deleted, so
-// nothing is left behind when it returns.
-func (o readyObjects) delete(ctx context.Context, namespace, name string) error {
+// StartDelete asks for the object's deletion and returns without waiting.
+// Foreground propagation keeps it until what Knative derived from it is
+// deleted, so once it is gone nothing is left behind.
+func (o Objects) StartDelete(ctx context.Context, namespace, name string) error {
 	foreground := metav1.DeletePropagationForeground
 	err := o.resource(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &foreground})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
-	if err != nil {
+	return err
+}
+
+// Delete deletes the object and waits until it is gone, with what Knative
+// derived from it.
+func (o Objects) Delete(ctx context.Context, namespace, name string) error {
+	if err := o.StartDelete(ctx, namespace, name); err != nil {
 		return err
 	}
 	return o.waitGone(ctx, namespace, name)
 }
 
 // waitGone returns once the object no longer exists.
-func (o readyObjects) waitGone(ctx context.Context, namespace, name string) error {
+func (o Objects) waitGone(ctx context.Context, namespace, name string) error {
 	return pollUntil(ctx, func() bool {
-		obj, err := o.get(ctx, namespace, name)
+		obj, err := o.Get(ctx, namespace, name)
 		return err == nil && obj == nil
 	})
+}
+
+// ReadyCondition returns the Ready condition's status, reason and message.
+func ReadyCondition(obj *unstructured.Unstructured) (status, reason, message string) {
+	if c := condition(obj, "Ready"); c != nil {
+		status, _ = c["status"].(string)
+		reason, _ = c["reason"].(string)
+		message, _ = c["message"].(string)
+	}
+	return strings.TrimSpace(status), reason, message
 }

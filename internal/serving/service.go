@@ -3,19 +3,15 @@ package serving
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"knative.dev/pkg/apis"
 	apisconfig "knative.dev/serving/pkg/apis/config"
 	"knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -31,22 +27,12 @@ var ServicesGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Vers
 // at plan time with the webhook's words, before anything is written.
 // features are the cluster's config-features; nil means Knative's defaults.
 func ValidateService(ctx context.Context, obj map[string]any, features *apisconfig.Features) error {
-	svc := &servingv1.Service{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, svc); err != nil {
-		return err
-	}
 	if features != nil {
 		cfg := *apisconfig.FromContextOrDefaults(ctx)
 		cfg.Features = features
 		ctx = apisconfig.ToContext(ctx, &cfg)
 	}
-	svc.SetDefaults(ctx)
-	// Knative's warning level (such as insecure security-context defaults) is
-	// advice the webhook also only warns about: not a reason to fail.
-	if fe := svc.Validate(ctx).Filter(apis.ErrorLevel); fe != nil {
-		return errors.New(fe.Error())
-	}
-	return nil
+	return validateTyped(ctx, obj, &servingv1.Service{})
 }
 
 // EveryFeatureEnabled is config-features with every pod spec field Knative
@@ -76,28 +62,18 @@ func ClusterFeatures(ctx context.Context, clients *kube.Clients) (*apisconfig.Fe
 	return apisconfig.NewFeaturesConfigFromMap(cm.Data)
 }
 
-// Services applies, reads, waits on and deletes Knative Services.
-type Services struct {
-	Clients *kube.Clients
-}
-
-func (s *Services) objects() readyObjects {
-	return readyObjects{clients: s.Clients, gvr: ServicesGVR, kind: "Knative Service"}
-}
-
-// Apply server-side applies the fields of obj (see readyObjects.apply).
-func (s *Services) Apply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	return s.objects().apply(ctx, obj)
-}
-
-// PrepareCreate makes sure a Service can be created: one that already exists
-// must be imported, not silently adopted; one being deleted, and what a
-// deleted one left behind, are waited for.
-func (s *Services) PrepareCreate(ctx context.Context, namespace, name string) error {
-	if err := s.objects().refuseExisting(ctx, namespace, name); err != nil {
-		return err
-	}
-	return s.waitForLeftovers(ctx, namespace, name)
+// Service is Knative's Service, managed through the engine's lifecycle. Its
+// validation runs with every feature flag enabled (the shape is checked
+// whatever the cluster's flags; the webhook judges the flags at apply).
+var Service = &Kind{
+	GVR: ServicesGVR, Kind: "Service", Name: "Knative Service",
+	validate: func(ctx context.Context, obj map[string]any) error {
+		return ValidateService(ctx, obj, EveryFeatureEnabled())
+	},
+	adopt: withoutServiceDefaults,
+	prepareCreate: func(ctx context.Context, o Objects, namespace, name string) error {
+		return o.waitForLeftovers(ctx, namespace, name)
+	},
 }
 
 // leftoverKinds are what Knative derives from a Service, all labelled with
@@ -120,12 +96,12 @@ var leftoverKinds = []schema.GroupVersionResource{
 // propagation those objects linger until the garbage collector gets to them,
 // and the new Service's objects (same generated names) would collide with
 // them. A leftover that nothing owns is a conflict the user must resolve.
-func (s *Services) waitForLeftovers(ctx context.Context, namespace, name string) error {
+func (o Objects) waitForLeftovers(ctx context.Context, namespace, name string) error {
 	selector := metav1.ListOptions{LabelSelector: "serving.knative.dev/service=" + name}
 	remaining := func() ([]unstructured.Unstructured, error) {
 		var all []unstructured.Unstructured
 		for _, gvr := range leftoverKinds {
-			list, err := s.Clients.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, selector)
+			list, err := o.Clients.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, selector)
 			if apierrors.IsNotFound(err) {
 				continue
 			}
@@ -157,25 +133,13 @@ func (s *Services) waitForLeftovers(ctx context.Context, namespace, name string)
 	return err
 }
 
-// Get reads a Service; nil when it does not exist.
-func (s *Services) Get(ctx context.Context, namespace, name string) (*unstructured.Unstructured, error) {
-	return s.objects().get(ctx, namespace, name)
-}
-
-// WaitReady watches the Service until Knative has observed generation and
-// decided readiness. When Knative says it failed, the error carries Knative's
-// reason and message (such as the container's own error).
-func (s *Services) WaitReady(ctx context.Context, namespace, name string, generation int64) (*unstructured.Unstructured, error) {
-	return s.objects().waitReady(ctx, namespace, name, generation)
-}
-
 // RevisionsGVR is Knative's Revision API.
 var RevisionsGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"}
 
 // Revisions lists the revisions of a Service (of its Configuration), oldest
 // first: one request, by the label Knative puts on them.
-func (s *Services) Revisions(ctx context.Context, namespace, name string) ([]unstructured.Unstructured, error) {
-	list, err := s.Clients.Dynamic.Resource(RevisionsGVR).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: serving.ServiceLabelKey + "=" + name})
+func Revisions(ctx context.Context, clients *kube.Clients, namespace, name string) ([]unstructured.Unstructured, error) {
+	list, err := clients.Dynamic.Resource(RevisionsGVR).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: serving.ServiceLabelKey + "=" + name})
 	if err != nil {
 		return nil, err
 	}
@@ -185,13 +149,6 @@ func (s *Services) Revisions(ctx context.Context, namespace, name string) ([]uns
 	}
 	slices.SortFunc(list.Items, func(a, b unstructured.Unstructured) int { return cmp.Compare(generation(a), generation(b)) })
 	return list.Items, nil
-}
-
-// Delete deletes the Service and waits until it is gone. Foreground
-// propagation keeps the Service until its Configurations, Revisions and their
-// Deployments are deleted, so nothing is left behind when it returns.
-func (s *Services) Delete(ctx context.Context, namespace, name string) error {
-	return s.objects().delete(ctx, namespace, name)
 }
 
 // Project returns live reduced to the shape of want: the fields the user set,
@@ -235,12 +192,54 @@ func Project(want, live any) any {
 	}
 }
 
-// ReadyCondition returns the Ready condition's status, reason and message.
-func ReadyCondition(obj *unstructured.Unstructured) (status, reason, message string) {
-	if c := condition(obj, "Ready"); c != nil {
-		status, _ = c["status"].(string)
-		reason, _ = c["reason"].(string)
-		message, _ = c["message"].(string)
+// withoutServiceDefaults drops what Knative's webhook fills into a Service's
+// spec: the default traffic, the default container name, concurrency and
+// timeout, probe ports it will fill in, the default readiness probe.
+func withoutServiceDefaults(spec map[string]any) {
+	if traffic, ok := spec["traffic"].([]any); ok && len(traffic) == 1 {
+		if t, _ := traffic[0].(map[string]any); t["latestRevision"] == true && fmt.Sprint(t["percent"]) == "100" && len(t) == 2 {
+			delete(spec, "traffic")
+		}
 	}
-	return strings.TrimSpace(status), reason, message
+	tmpl, _ := spec["template"].(map[string]any)
+	if tmeta, ok := tmpl["metadata"].(map[string]any); ok {
+		TrimSystemKeys(tmeta)
+		delete(tmeta, "creationTimestamp")
+		if len(tmeta) == 0 {
+			delete(tmpl, "metadata")
+		}
+	}
+	tspec, _ := tmpl["spec"].(map[string]any)
+	if fmt.Sprint(tspec["containerConcurrency"]) == "0" {
+		delete(tspec, "containerConcurrency")
+	}
+	if fmt.Sprint(tspec["timeoutSeconds"]) == "300" {
+		delete(tspec, "timeoutSeconds")
+	}
+	containers, _ := tspec["containers"].([]any)
+	for _, item := range containers {
+		c, _ := item.(map[string]any)
+		if c["name"] == "user-container" {
+			delete(c, "name")
+		}
+		if res, ok := c["resources"].(map[string]any); ok && len(res) == 0 {
+			delete(c, "resources")
+		}
+		// The webhook marks probe ports it will fill in as 0, and gives a
+		// container without a readiness probe a TCP one.
+		for _, kind := range []string{"readinessProbe", "livenessProbe"} {
+			probe, _ := c[kind].(map[string]any)
+			for _, handler := range []string{"httpGet", "tcpSocket"} {
+				if h, ok := probe[handler].(map[string]any); ok && fmt.Sprint(h["port"]) == "0" {
+					delete(h, "port")
+				}
+			}
+		}
+		if probe, ok := c["readinessProbe"].(map[string]any); ok {
+			socket, _ := probe["tcpSocket"].(map[string]any)
+			if len(probe) == 2 && fmt.Sprint(probe["successThreshold"]) == "1" && socket != nil && len(socket) == 0 {
+				delete(c, "readinessProbe")
+			}
+		}
+	}
 }

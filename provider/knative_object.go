@@ -1,0 +1,185 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	tfresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+)
+
+// The Terraform side of the engine's lifecycle (serving.Objects), shared by
+// knative_service, knative_route and knative_domain_mapping: each resource
+// converts its model to and from the Knative object; this file turns the
+// engine's results into state and diagnostics.
+
+// objectModel is a resource model that converts to and from its Knative object.
+type objectModel interface {
+	// toObject is the object with exactly the fields the user set.
+	toObject(ctx context.Context) *unstructured.Unstructured
+	// fromObject sets the user-settable attributes from a live object reduced
+	// to them (or adopted whole on import).
+	fromObject(obj map[string]any)
+	// setStatus fills the computed attributes from the live object.
+	setStatus(live *unstructured.Unstructured)
+	// common is the attributes every such resource has.
+	common() *objectCommon
+}
+
+// objectCommon are the attributes every Knative object resource has.
+type objectCommon struct {
+	ID           *types.String
+	Namespace    types.String
+	Name         types.String
+	WaitForReady types.Bool
+}
+
+// lifecycle is one resource type's use of the engine.
+type lifecycle struct {
+	kind *serving.Kind
+	data *ProviderData
+	// typeName is the resource type, such as knative_service.
+	typeName string
+	// example is an import ID in messages, such as default/hello.
+	example string
+}
+
+// objects is the engine's lifecycle for the kind, or nil with an error
+// saying why the cluster cannot be reached.
+func (l lifecycle) objects(diags *diag.Diagnostics) *serving.Objects {
+	clients := l.data.clients(diags)
+	if clients == nil {
+		return nil
+	}
+	o := l.kind.On(clients)
+	return &o
+}
+
+// converge applies the plan and, when asked, waits for Knative's verdict. The
+// object is recorded in state even when Knative fails it, so the user can fix
+// forward. It returns the live object the state reflects; nil when nothing
+// was written. explain may add to Knative's message of a failure.
+func (l lifecycle) converge(ctx context.Context, timeout time.Duration, creating bool, plan objectModel, state *tfsdk.State, diags *diag.Diagnostics,
+	explain func(*serving.NotReadyError) string) *unstructured.Unstructured {
+	objects := l.objects(diags)
+	if objects == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := plan.common()
+	desired := plan.toObject(ctx)
+	if creating {
+		if err := objects.PrepareCreate(ctx, desired.GetNamespace(), desired.GetName()); err != nil {
+			var exists *serving.ExistsError
+			if errors.As(err, &exists) {
+				err = fmt.Errorf("the %s %s/%s already exists. To manage it with Terraform, import it: terraform import %s.<name> %s/%s",
+					l.kind.Name, exists.Namespace, exists.Name, l.typeName, exists.Namespace, exists.Name)
+			}
+			diags.AddError("Cannot create the "+l.kind.Name, err.Error())
+			return nil
+		}
+	}
+	live, err := objects.Apply(ctx, desired)
+	if err != nil {
+		diags.AddError("Applying the "+l.kind.Name+" failed", err.Error())
+		return nil
+	}
+	if c.WaitForReady.ValueBool() {
+		var waited *unstructured.Unstructured
+		if waited, err = objects.WaitReady(ctx, live.GetNamespace(), live.GetName(), live.GetGeneration()); waited != nil {
+			live = waited
+		}
+	}
+	*c.ID = types.StringValue(live.GetNamespace() + "/" + live.GetName())
+	plan.setStatus(live)
+	diags.Append(state.Set(ctx, plan)...)
+	var notReady *serving.NotReadyError
+	switch {
+	case errors.As(err, &notReady):
+		message := notReady.Message
+		if explain != nil {
+			message += explain(notReady)
+		}
+		diags.AddError(l.kind.Name+" failed: "+notReady.Reason, message)
+	case err != nil:
+		diags.AddError("Waiting for the "+l.kind.Name+" failed", err.Error())
+	}
+	return live
+}
+
+// get reads the object a state names; nil when it is gone, and then the
+// resource is removed from state, so the plan creates it again.
+func (l lifecycle) get(ctx context.Context, namespace, name string, state *tfsdk.State, diags *diag.Diagnostics) *unstructured.Unstructured {
+	objects := l.objects(diags)
+	if objects == nil {
+		return nil
+	}
+	live, err := objects.Get(ctx, namespace, name)
+	if err != nil {
+		diags.AddError("Reading the "+l.kind.Name+" failed", err.Error())
+		return nil
+	}
+	if live == nil {
+		state.RemoveResource(ctx)
+	}
+	return live
+}
+
+// refresh sets m from live: the fields m sets with their live values, so
+// drift shows at the attribute, or everything a user could have set when
+// nothing is set yet (import).
+func (l lifecycle) refresh(ctx context.Context, m objectModel, live *unstructured.Unstructured, imported bool) {
+	var desired *unstructured.Unstructured
+	if !imported {
+		desired = m.toObject(ctx)
+	}
+	m.fromObject(l.kind.Compare(live, desired).Fields)
+	*m.common().ID = types.StringValue(live.GetNamespace() + "/" + live.GetName())
+	m.setStatus(live)
+}
+
+// delete deletes the object and waits until it is gone, with everything
+// Knative derived from it.
+func (l lifecycle) delete(ctx context.Context, timeout time.Duration, m objectModel, diags *diag.Diagnostics) {
+	objects := l.objects(diags)
+	if objects == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := m.common()
+	if err := objects.Delete(ctx, c.Namespace.ValueString(), c.Name.ValueString()); err != nil {
+		diags.AddError("Deleting the "+l.kind.Name+" failed", err.Error())
+	}
+}
+
+// importState takes namespace/name and sets the attributes an import starts
+// from: those, the defaults in defaults, and no timeouts.
+func (l lifecycle) importState(ctx context.Context, req tfresource.ImportStateRequest, resp *tfresource.ImportStateResponse, defaults map[string]any) {
+	namespace, name, ok := strings.Cut(req.ID, "/")
+	if !ok || namespace == "" || name == "" || strings.Contains(name, "/") {
+		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import a %s as namespace/name, such as %s; got %q.", l.typeName, l.example, req.ID))
+		return
+	}
+	values := map[string]any{"namespace": namespace, "name": name, "wait_for_ready": true}
+	for k, v := range defaults {
+		values[k] = v
+	}
+	for attribute, value := range values {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attribute), value)...)
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("timeouts"), timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
+		"create": types.StringType, "update": types.StringType, "delete": types.StringType})})...)
+}
