@@ -35,7 +35,11 @@ type Kind struct {
 	// adopt drops from a live object's spec what Knative's webhook fills in,
 	// so an imported object reads as what a user would have written.
 	adopt func(spec map[string]any)
-	// prepareCreate checks what must hold before the object is created.
+	// refuseExisting says why an existing object of the name cannot be
+	// managed at all (before the generic "import it").
+	refuseExisting func(existing *unstructured.Unstructured) error
+	// prepareCreate waits for what must hold before the object is created,
+	// once no object of the name exists.
 	prepareCreate func(ctx context.Context, o Objects, namespace, name string) error
 }
 
@@ -139,20 +143,25 @@ func (o Objects) Get(ctx context.Context, namespace, name string) (*unstructured
 // exists must be imported, not silently adopted; one being deleted, and what
 // it left behind, are waited for.
 func (o Objects) PrepareCreate(ctx context.Context, namespace, name string) error {
-	if o.Kind.prepareCreate != nil {
-		if err := o.Kind.prepareCreate(ctx, o, namespace, name); err != nil {
-			return err
-		}
-	}
 	existing, err := o.Get(ctx, namespace, name)
-	if err != nil || existing == nil {
+	if err != nil {
 		return err
 	}
-	if existing.GetDeletionTimestamp() == nil {
-		return &ExistsError{Kind: o.Kind.Name, Namespace: namespace, Name: name}
+	if existing != nil {
+		if o.Kind.refuseExisting != nil {
+			if err := o.Kind.refuseExisting(existing); err != nil {
+				return err
+			}
+		}
+		if existing.GetDeletionTimestamp() == nil {
+			return &ExistsError{Kind: o.Kind.Name, Namespace: namespace, Name: name}
+		}
+		if err := o.waitGone(ctx, namespace, name); err != nil {
+			return fmt.Errorf("the %s %s/%s is still being deleted: %w", o.Kind.Name, namespace, name, err)
+		}
 	}
-	if err := o.waitGone(ctx, namespace, name); err != nil {
-		return fmt.Errorf("the %s %s/%s is still being deleted: %w", o.Kind.Name, namespace, name, err)
+	if o.Kind.prepareCreate != nil {
+		return o.Kind.prepareCreate(ctx, o, namespace, name)
 	}
 	return nil
 }
@@ -218,9 +227,25 @@ func Readiness(obj *unstructured.Unstructured, kindName string, generation int64
 	case c["status"] == "True":
 		return true, nil
 	case c["status"] == "False":
-		return true, &NotReadyError{Kind: kindName, Reason: fmt.Sprint(c["reason"]), Message: fmt.Sprint(c["message"])}
+		cause := rootCause(obj, c)
+		return true, &NotReadyError{Kind: kindName, Reason: fmt.Sprint(cause["reason"]), Message: fmt.Sprint(cause["message"])}
 	}
 	return false, nil
+}
+
+// rootCause is the condition that says why an object is not Ready: Knative
+// rolls failures up into Ready with a generic reason (a Service whose
+// revision cannot start is "RevisionMissing: Configuration does not have any
+// ready Revision"), while the failing sub-condition (ConfigurationsReady:
+// "RevisionFailed: ... Unable to fetch image") names the cause.
+func rootCause(obj *unstructured.Unstructured, ready map[string]any) map[string]any {
+	conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, item := range conditions {
+		if c, ok := item.(map[string]any); ok && c["type"] != "Ready" && c["status"] == "False" && c["message"] != nil && c["message"] != "" {
+			return c
+		}
+	}
+	return ready
 }
 
 // Pending says what an object that is not ready yet waits for, in Knative's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 )
@@ -17,15 +18,11 @@ var Route = &Kind{
 	GVR: RoutesGVR, Kind: "Route", Name: "Knative Route",
 	validate: ValidateRoute,
 	adopt:    withoutTrafficDefaults,
-	prepareCreate: func(ctx context.Context, o Objects, namespace, name string) error {
-		existing, err := o.Get(ctx, namespace, name)
-		if err != nil || existing == nil {
-			return err
-		}
+	refuseExisting: func(existing *unstructured.Unstructured) error {
 		for _, owner := range existing.GetOwnerReferences() {
 			if owner.Kind == "Service" && owner.APIVersion == ServicesGVR.GroupVersion().String() {
 				return fmt.Errorf("the Route %s/%s belongs to the Knative Service %q: set its traffic on that Service, "+
-					"or give this Route another name", namespace, name, owner.Name)
+					"or give this Route another name", existing.GetNamespace(), existing.GetName(), owner.Name)
 			}
 		}
 		return nil
