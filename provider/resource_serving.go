@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -185,7 +184,7 @@ func (r *servingResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		from = state.Version.ValueString()
 	}
 	if !plan.Version.IsUnknown() && from != "" {
-		if msg := upgradeRefusal(from, plan.Version.ValueString()); msg != "" {
+		if msg := serving.UpgradeRefusal(from, plan.Version.ValueString()); msg != "" {
 			resp.Diagnostics.AddAttributeError(path.Root("version"), "Unsupported version change", msg)
 			return
 		}
@@ -199,36 +198,6 @@ func (r *servingResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready"), types.BoolUnknown())...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("components"), types.ListUnknown(componentType))...)
 	}
-}
-
-// upgradeRefusal explains why going from one version to another is not
-// allowed, or returns "".
-func upgradeRefusal(from, to string) string {
-	f, errF := semver.StrictNewVersion(from)
-	t, errT := semver.StrictNewVersion(to)
-	if errF != nil || errT != nil {
-		return ""
-	}
-	switch {
-	case t.LessThan(f):
-		return fmt.Sprintf("Knative Serving %s is installed; downgrading to %s is not supported (Knative does not support downgrades: "+
-			"stored objects may use fields the older version does not know). Keep version = %q or uninstall first.", from, to, from)
-	case t.Major() != f.Major() || t.Minor() > f.Minor()+1:
-		next := fmt.Sprintf("%d.%d", f.Major(), f.Minor()+1)
-		return fmt.Sprintf("Knative Serving upgrades one minor version at a time: from %s the next step is %s.x, not %s. "+
-			"Apply version = %q first.", from, next, to, latestPatch(next))
-	}
-	return ""
-}
-
-func latestPatch(minor string) string {
-	latest := minor + ".0"
-	for _, v := range manifests.Versions() {
-		if strings.HasPrefix(v, minor+".") {
-			latest = v
-		}
-	}
-	return latest
 }
 
 func (r *servingResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

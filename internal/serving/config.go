@@ -218,13 +218,28 @@ func conflictingKeys(err error) []string {
 
 // Read returns the config map's data and the keys each other field manager owns.
 func (c *Config) Read(ctx context.Context) (data map[string]string, ownedByOthers map[string]string, err error) {
+	obs, err := c.Observe(ctx)
+	return obs.Data, obs.OwnedByOthers, err
+}
+
+// ConfigObservation is what a config map holds and who owns its keys.
+type ConfigObservation struct {
+	Data map[string]string
+	// Owned are the keys this config's field manager set.
+	Owned map[string]bool
+	// OwnedByOthers maps the keys other field managers set to the manager.
+	OwnedByOthers map[string]string
+}
+
+// Observe reads the config map and the owners of its keys (one GET).
+func (c *Config) Observe(ctx context.Context) (ConfigObservation, error) {
 	cm, err := c.Clients.Kubernetes.CoreV1().ConfigMaps(Namespace).Get(ctx, c.ConfigMapName(), metav1.GetOptions{})
 	if err != nil {
-		return nil, nil, err
+		return ConfigObservation{}, err
 	}
-	ownedByOthers = map[string]string{}
+	obs := ConfigObservation{Data: cm.Data, Owned: map[string]bool{}, OwnedByOthers: map[string]string{}}
 	for _, entry := range cm.ManagedFields {
-		if entry.Manager == c.FieldManager() || entry.FieldsV1 == nil {
+		if entry.FieldsV1 == nil {
 			continue
 		}
 		var fields map[string]map[string]any
@@ -232,8 +247,13 @@ func (c *Config) Read(ctx context.Context) (data map[string]string, ownedByOther
 			continue
 		}
 		for key := range fields["f:data"] {
-			ownedByOthers[strings.TrimPrefix(key, "f:")] = entry.Manager
+			key = strings.TrimPrefix(key, "f:")
+			if entry.Manager == c.FieldManager() {
+				obs.Owned[key] = true
+			} else {
+				obs.OwnedByOthers[key] = entry.Manager
+			}
 		}
 	}
-	return cm.Data, ownedByOthers, nil
+	return obs, nil
 }

@@ -1,4 +1,4 @@
-package provider
+package serving
 
 import (
 	"strings"
@@ -18,7 +18,7 @@ func TestUpgradeRefusal(t *testing.T) {
 		{"1.23.0", "1.22.1", "downgrading to 1.22.1 is not supported"},
 		{"1.22.1", "1.22.0", "downgrading"},
 	} {
-		got := upgradeRefusal(tc.from, tc.to)
+		got := UpgradeRefusal(tc.from, tc.to)
 		if tc.refused == "" && got != "" {
 			t.Errorf("%s -> %s refused: %s", tc.from, tc.to, got)
 		}
