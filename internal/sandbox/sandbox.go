@@ -27,6 +27,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// ServiceRange is the sandbox's service ClusterIP range: 65,534 addresses.
+const ServiceRange = "10.0.0.0/16"
+
 // NodeName is the simulated node every sandbox pod is scheduled to.
 const NodeName = "sandbox-node"
 
@@ -189,8 +192,15 @@ options:
   kubectlBinary: %s
   kwokControllerBinary: %s
   etcdBinary: %s
+componentsPatches:
+# Room for thousands of Knative Services (each takes three ClusterIPs); the
+# API server's default /24 holds about 80.
+- name: kube-apiserver
+  extraArgs:
+  - key: service-cluster-ip-range
+    value: %s
 `, KubeVersion, strings.TrimPrefix(EtcdVersion, "v"), KwokVersion,
-		b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Kubectl, b.Kwok, b.Etcd)
+		b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Kubectl, b.Kwok, b.Etcd, ServiceRange)
 }
 
 // kwokctl runs kwokctl for this sandbox. Its output goes to kwokctl.log in the

@@ -3,6 +3,7 @@
 //	go run ./internal/cmd/sandbox up [-name NAME]     start or reuse; prints the kubeconfig path
 //	go run ./internal/cmd/sandbox down [-name NAME]   stop it and remove its state
 //	go run ./internal/cmd/sandbox build               only build and cache the binaries
+//	go run ./internal/cmd/sandbox kubectl             print the path of the sandbox's kubectl (built if needed)
 package main
 
 import (
@@ -60,14 +61,18 @@ Stop it: make sandbox-down%s
 		if !*quiet {
 			fmt.Printf("sandbox %q stopped\n", *name)
 		}
-	case "build":
+	case "build", "kubectl":
 		b := &sandbox.Builder{CacheDir: sandbox.DefaultCacheDir(), Log: os.Stderr}
 		if err := opts.Complete(); err != nil {
 			fail(err)
 		}
 		b.ToolsDir = opts.ToolsDir
-		if _, err := b.BuildCluster(ctx); err != nil {
+		bins, err := b.BuildCluster(ctx)
+		if err != nil {
 			fail(err)
+		}
+		if cmd == "kubectl" {
+			fmt.Println(bins.Kubectl)
 		}
 	default:
 		usage()
@@ -89,7 +94,7 @@ func envOr(key, def string) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: sandbox up|down|build [-name NAME] [-quiet]")
+	fmt.Fprintln(os.Stderr, "usage: sandbox up|down|build|kubectl [-name NAME] [-quiet]")
 	os.Exit(2)
 }
 
