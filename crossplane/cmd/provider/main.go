@@ -1,0 +1,90 @@
+// Command provider is the Crossplane provider for Knative Serving. It runs in
+// a pod of a Crossplane control plane, or out of cluster against one:
+//
+//	provider --kubeconfig ~/.kube/config
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/tf-knative/terraform-provider-knative/crossplane/apis"
+	knative "github.com/tf-knative/terraform-provider-knative/internal/controller"
+)
+
+func main() {
+	var (
+		kubeconfig     = flag.String("kubeconfig", "", "Kubeconfig of the Crossplane control plane; default in-cluster, then $KUBECONFIG.")
+		debug          = flag.Bool("debug", false, "Log debug messages.")
+		leaderElection = flag.Bool("leader-election", false, "Use leader election, for more than one replica.")
+		poll           = flag.Duration("poll", time.Minute, "How often each managed resource is checked for drift once Ready.")
+		readyPoll      = flag.Duration("ready-poll", 2*time.Second, "How often a managed resource that is not Ready yet is observed.")
+		sync           = flag.Duration("sync", time.Hour, "How often every managed resource is reconciled even without a change.")
+		maxReconcile   = flag.Int("max-reconcile-rate", 10, "Reconciles per second at most, over all managed resources.")
+		metricsAddr    = flag.String("metrics-bind-address", "0", "Address of the metrics endpoint; 0 disables it.")
+	)
+	flag.Parse()
+
+	zl := zap.New(zap.UseDevMode(*debug))
+	ctrl.SetLogger(zl)
+	log := logging.NewLogrLogger(zl.WithName("provider-knative"))
+
+	cfg, err := restConfig(*kubeconfig)
+	fatal(err, "cannot reach the control plane")
+	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, *maxReconcile), ctrl.Options{
+		Cache:                      cache.Options{SyncPeriod: sync},
+		Metrics:                    metricsserver.Options{BindAddress: *metricsAddr},
+		HealthProbeBindAddress:     "0",
+		LeaderElection:             *leaderElection,
+		LeaderElectionID:           "crossplane-leader-election-provider-knative",
+		LeaderElectionResourceLock: resourcelock.LeasesResourceLock,
+	})
+	fatal(err, "cannot create the controller manager")
+	fatal(apis.AddToScheme(mgr.GetScheme()), "cannot add the provider's APIs to the scheme")
+
+	o := knative.Options{
+		Options: controller.Options{
+			Logger:                  log,
+			MaxConcurrentReconciles: *maxReconcile,
+			PollInterval:            *poll,
+			GlobalRateLimiter:       ratelimiter.NewGlobal(*maxReconcile),
+			Features:                &feature.Flags{},
+		},
+		ReadyPoll: *readyPoll,
+	}
+	fatal(knative.Setup(mgr, o), "cannot set up the controllers")
+	fatal(mgr.Start(ctrl.SetupSignalHandler()), "the controller manager stopped")
+}
+
+// restConfig is the control plane's REST config: the kubeconfig named, else
+// in-cluster, else $KUBECONFIG.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	if cfg, err := rest.InClusterConfig(); err == nil {
+		return cfg, nil
+	}
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), nil).ClientConfig()
+}
+
+func fatal(err error, msg string) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", msg, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,127 @@
+package controller
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/providerconfig"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
+	"github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+)
+
+// Options are the provider's settings beside crossplane-runtime's.
+type Options struct {
+	controller.Options
+	// ReadyPoll is how often a managed resource that is not Ready yet is
+	// observed (Knative decides readiness seconds after a write); once Ready,
+	// PollInterval applies.
+	ReadyPoll time.Duration
+	// TargetTransport, when set, wraps every request to target clusters
+	// (for metrics, tracing, or tests that count requests).
+	TargetTransport func(http.RoundTripper) http.RoundTripper
+}
+
+// Setup adds the controllers of every managed resource and of the provider
+// configs to mgr. Managed resources reach their clusters through the provider
+// configs; InjectedIdentity uses mgr's own REST config.
+func Setup(mgr ctrl.Manager, o Options) error {
+	conn := newConnector(mgr.GetClient(), mgr.GetConfig(), &clientCache{clients: map[string]*kube.Clients{}, wrap: o.TargetTransport})
+	for _, setup := range []func() error{
+		func() error {
+			return setupObject(mgr, o, conn, servingv1alpha1.ServiceGroupVersionKind, &servingv1alpha1.Service{}, serviceKind)
+		},
+		func() error {
+			return setupObject(mgr, o, conn, servingv1alpha1.RouteGroupVersionKind, &servingv1alpha1.Route{}, routeKind)
+		},
+		func() error {
+			return setupObject(mgr, o, conn, servingv1alpha1.DomainMappingGroupVersionKind, &servingv1alpha1.DomainMapping{}, domainMappingKind)
+		},
+		func() error {
+			return setupManaged(mgr, o, servingv1alpha1.ServingConfigGroupVersionKind, &servingv1alpha1.ServingConfig{},
+				managed.WithTypedExternalConnector[*servingv1alpha1.ServingConfig](&servingConfigConnector{conn}))
+		},
+		func() error {
+			// Installing, upgrading or removing the runtime takes longer than
+			// crossplane-runtime's default minute.
+			return setupManaged(mgr, o, servingv1alpha1.ServingRuntimeGroupVersionKind, &servingv1alpha1.ServingRuntime{},
+				managed.WithTypedExternalConnector[*servingv1alpha1.ServingRuntime](&servingRuntimeConnector{conn, o.Logger}),
+				managed.WithTimeout(10*time.Minute))
+		},
+		func() error {
+			return setupProviderConfig(mgr, o, v1alpha1.ProviderConfigGroupKind, &v1alpha1.ProviderConfig{}, &v1alpha1.ProviderConfigUsage{}, resource.ProviderConfigKinds{
+				Config: v1alpha1.ProviderConfigGroupVersionKind, Usage: v1alpha1.ProviderConfigUsageGroupVersionKind, UsageList: v1alpha1.ProviderConfigUsageListGroupVersionKind,
+			}, v1alpha1.ProviderConfigKind)
+		},
+		func() error {
+			return setupProviderConfig(mgr, o, v1alpha1.ClusterProviderConfigGroupKind, &v1alpha1.ClusterProviderConfig{}, &v1alpha1.ClusterProviderConfigUsage{}, resource.ProviderConfigKinds{
+				Config: v1alpha1.ClusterProviderConfigGroupVersionKind, Usage: v1alpha1.ClusterProviderConfigUsageGroupVersionKind, UsageList: v1alpha1.ClusterProviderConfigUsageListGroupVersionKind,
+			}, v1alpha1.ClusterProviderConfigKind)
+		},
+	} {
+		if err := setup(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setupObject adds the reconciler of a managed resource kind whose
+// forProvider is a Knative object (see objectKind).
+func setupObject[M resource.ModernManaged](mgr ctrl.Manager, o Options, conn *connector, gvk schema.GroupVersionKind, of M, kind objectKind[M]) error {
+	record := event.NewAPIRecorder(mgr.GetEventRecorderFor(managed.ControllerName(gvk.GroupKind().String()))) //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
+	return setupManaged(mgr, o, gvk, of, managed.WithTypedExternalConnector[M](&objectConnector[M]{connector: conn, kind: kind, record: record}))
+}
+
+// setupManaged adds crossplane-runtime's managed resource reconciler for one
+// kind, with management policies (Observe-only import, Orphan).
+func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of client.Object, opts ...managed.ReconcilerOption) error {
+	name := managed.ControllerName(gvk.GroupKind().String())
+	readyPoll := o.ReadyPoll
+	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append([]managed.ReconcilerOption{
+		managed.WithLogger(o.Logger.WithValues("controller", name)),
+		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
+		managed.WithPollInterval(o.PollInterval),
+		managed.WithPollIntervalHook(func(mg resource.Managed, poll time.Duration) time.Duration {
+			// Quick while Knative has not decided (Creating, or no verdict
+			// yet); once Ready or failed, the regular drift poll.
+			if c := mg.GetCondition(xpv2.TypeReady); readyPoll > 0 && (c.Reason == xpv2.ReasonCreating || c.Status == corev1.ConditionUnknown) {
+				return min(readyPoll, poll)
+			}
+			return poll
+		}),
+		managed.WithManagementPolicies(),
+	}, opts...)...)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		WithEventFilter(resource.DesiredStateChanged()).
+		For(of).
+		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
+}
+
+// setupProviderConfig adds crossplane-runtime's reconciler that tracks the
+// users of a provider config kind, so one in use is not deleted.
+func setupProviderConfig(mgr ctrl.Manager, o Options, groupKind string, config, usage client.Object, kinds resource.ProviderConfigKinds, kind string) error {
+	name := providerconfig.ControllerName(groupKind)
+	r := providerconfig.NewReconciler(mgr, kinds,
+		providerconfig.WithLogger(o.Logger.WithValues("controller", name)),
+		providerconfig.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)))) //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		For(config).
+		Watches(usage, &resource.EnqueueRequestForProviderConfig{Kind: kind}).
+		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
+}
