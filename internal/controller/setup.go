@@ -21,6 +21,15 @@ import (
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 )
 
+// Defaults of the provider's flags. A reconcile of a Knative object that is
+// in sync costs one GET on its cluster, so the provider allows more of them
+// than crossplane-runtime's usual 10 per second: 50, matching the target
+// clients' default QPS.
+const (
+	DefaultMaxReconcileRate = 50
+	DefaultReadyPoll        = 2 * time.Second
+)
+
 // Options are the provider's settings beside crossplane-runtime's.
 type Options struct {
 	controller.Options

@@ -27,17 +27,20 @@ import (
 )
 
 func main() {
+	// A flag set of its own: controller-runtime registers -kubeconfig on the
+	// default one.
+	flags := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
 	var (
-		kubeconfig     = flag.String("kubeconfig", "", "Kubeconfig of the Crossplane control plane; default in-cluster, then $KUBECONFIG.")
-		debug          = flag.Bool("debug", false, "Log debug messages.")
-		leaderElection = flag.Bool("leader-election", false, "Use leader election, for more than one replica.")
-		poll           = flag.Duration("poll", time.Minute, "How often each managed resource is checked for drift once Ready.")
-		readyPoll      = flag.Duration("ready-poll", 2*time.Second, "How often a managed resource that is not Ready yet is observed.")
-		sync           = flag.Duration("sync", time.Hour, "How often every managed resource is reconciled even without a change.")
-		maxReconcile   = flag.Int("max-reconcile-rate", 10, "Reconciles per second at most, over all managed resources.")
-		metricsAddr    = flag.String("metrics-bind-address", "0", "Address of the metrics endpoint; 0 disables it.")
+		kubeconfig     = flags.String("kubeconfig", "", "Kubeconfig of the Crossplane control plane; default in-cluster, then $KUBECONFIG.")
+		debug          = flags.Bool("debug", false, "Log debug messages.")
+		leaderElection = flags.Bool("leader-election", false, "Use leader election, for more than one replica.")
+		poll           = flags.Duration("poll", time.Minute, "How often each managed resource is checked for drift once Ready.")
+		readyPoll      = flags.Duration("ready-poll", knative.DefaultReadyPoll, "How often a managed resource that Knative has not decided on yet is observed.")
+		sync           = flags.Duration("sync", time.Hour, "How often every managed resource is reconciled even without a change.")
+		maxReconcile   = flags.Int("max-reconcile-rate", knative.DefaultMaxReconcileRate, "Reconciles per second at most, over all managed resources (and concurrent reconciles per kind).")
+		metricsAddr    = flags.String("metrics-bind-address", "0", "Address of the metrics endpoint; 0 disables it.")
 	)
-	flag.Parse()
+	_ = flags.Parse(os.Args[1:])
 
 	zl := zap.New(zap.UseDevMode(*debug))
 	ctrl.SetLogger(zl)
