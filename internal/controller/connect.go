@@ -98,17 +98,20 @@ func (c *connector) clientsFor(ctx context.Context, spec v1alpha1.ProviderConfig
 	case xpv2.CredentialsSourceInjectedIdentity:
 		return c.clients.get(fmt.Sprintf("identity/%v/%v", qps, burst), func() (*rest.Config, error) { return rest.CopyConfig(c.identity), nil }, qps, burst)
 	case xpv2.CredentialsSourceSecret:
-		selectors := spec.Credentials.CommonCredentialSelectors
-		if selectors.SecretRef == nil {
+		ref := spec.Credentials.SecretRef
+		if ref == nil {
 			return nil, errors.New("credentials.source is Secret but credentials.secretRef is not set")
 		}
-		if selectors.SecretRef.Namespace == "" {
-			if secretNamespace == "" {
-				return nil, errors.New("credentials.secretRef.namespace is required in a ClusterProviderConfig")
-			}
-			selectors.SecretRef = selectors.SecretRef.DeepCopy()
-			selectors.SecretRef.Namespace = secretNamespace
+		namespace := ref.Namespace
+		if namespace == "" {
+			namespace = secretNamespace
 		}
+		if namespace == "" {
+			return nil, errors.New("credentials.secretRef.namespace is required in a ClusterProviderConfig")
+		}
+		selectors := xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
+			SecretReference: xpv2.SecretReference{Name: ref.Name, Namespace: namespace}, Key: ref.Key,
+		}}
 		kubeconfig, err := resource.CommonCredentialExtractor(ctx, spec.Credentials.Source, c.kube, selectors)
 		if err != nil {
 			return nil, errors.Wrap(err, "cannot read the kubeconfig from credentials.secretRef")

@@ -33,7 +33,21 @@ type ProviderCredentials struct {
 	// +kubebuilder:validation:Enum=Secret;InjectedIdentity
 	Source xpv2.CredentialsSource `json:"source"`
 
-	xpv2.CommonCredentialSelectors `json:",inline"`
+	// SecretRef is the key of a Secret holding a kubeconfig, with source Secret.
+	// +optional
+	SecretRef *SecretKeySelector `json:"secretRef,omitempty"`
+}
+
+// SecretKeySelector is a key of a Secret.
+type SecretKeySelector struct {
+	// Name of the Secret.
+	Name string `json:"name"`
+	// Namespace of the Secret: default the ProviderConfig's own; required in
+	// a ClusterProviderConfig.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// Key in the Secret's data.
+	Key string `json:"key"`
 }
 
 // ProviderConfigStatus is the status of a ProviderConfig: its users.
