@@ -1,0 +1,67 @@
+package controller_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
+	"github.com/tf-knative/terraform-provider-knative/internal/sandbox"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+)
+
+// The Crossplane acceptance tests run the provider's controllers in-process
+// against a control plane that is also the target cluster: the sandbox
+// "crossplane" (a sandbox of its own, started fresh, so the Terraform tests'
+// installs and removals on "test" do not interfere), or the cluster of
+// KNATIVE_TEST_KUBECONFIG.
+
+const (
+	controlPlaneSandbox = "crossplane"
+	secondSandbox       = "crossplane-b"
+	appNamespace        = "apps"
+)
+
+type env struct{ *acctest.Crossplane }
+
+func start(t *testing.T) *env {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make test does) to run it against a sandbox or KNATIVE_TEST_KUBECONFIG")
+	}
+	cluster := &acctest.Cluster{Kubeconfig: os.Getenv("KNATIVE_TEST_KUBECONFIG"), Context: os.Getenv("KNATIVE_TEST_CONTEXT")}
+	if cluster.Kubeconfig == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		defer cancel()
+		// The steps assume a cluster without Knative and without what an
+		// earlier run left.
+		if err := sandbox.Down(ctx, sandbox.Options{Name: controlPlaneSandbox}); err != nil {
+			t.Fatalf("cannot stop the sandbox %q: %v", controlPlaneSandbox, err)
+		}
+		s, err := sandbox.Up(ctx, sandbox.Options{Name: controlPlaneSandbox})
+		if err != nil {
+			t.Fatalf("cannot start the sandbox %q: %v", controlPlaneSandbox, err)
+		}
+		cluster = &acctest.Cluster{Kubeconfig: s.Kubeconfig}
+	}
+	return &env{acctest.StartCrossplane(t, cluster, acctest.CrossplaneOptions{
+		Namespace: appNamespace,
+		// Quick polls, so drift is reverted within the tests' patience.
+		PollInterval:     3 * time.Second,
+		ReadyPoll:        500 * time.Millisecond,
+		MaxReconcileRate: 10,
+	})}
+}
+
+// knativeService is the Knative Service of that name in the apps namespace; nil when there is none.
+func (e *env) knativeService(t *testing.T, name string) *unstructured.Unstructured {
+	t.Helper()
+	live, err := serving.Service.On(e.Clients).Get(context.Background(), appNamespace, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return live
+}
