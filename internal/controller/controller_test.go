@@ -451,6 +451,19 @@ spec:
 		t.Fatalf("claimed for %q", ns)
 	}
 
+	// The claim deleted out of band: claimed again.
+	if err := claims.Delete(ctx, "hello.example.org", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	acctest.Eventually(t, time.Minute, "the claim made again", func() (bool, string) {
+		claim, err := claims.Get(ctx, "hello.example.org", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		ns, _, _ := unstructured.NestedString(claim.Object, "spec", "namespace")
+		return ns == appNamespace, "claimed for " + ns
+	})
+
 	// Another writer points the domain elsewhere: it points at hello again.
 	e.intrude(t, serving.DomainMappingsGVR, "hello.example.org", map[string]any{
 		"ref": map[string]any{"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "existing"}})

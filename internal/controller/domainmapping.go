@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
@@ -29,6 +30,18 @@ var domainMappingKind = objectKind[*servingv1alpha1.DomainMapping]{
 			return nil
 		}
 		return serving.Claims{Clients: clients}.Unclaim(ctx, domain, namespace)
+	},
+	// A claim deleted or taken out of band is drift: the update claims the
+	// domain again (or says which namespace holds it). One more GET a poll.
+	drift: func(ctx context.Context, clients *kube.Clients, mg *servingv1alpha1.DomainMapping, namespace, domain string) (string, error) {
+		if !claimsDomain(mg) {
+			return "", nil
+		}
+		claimed, err := serving.Claims{Clients: clients}.Claimed(ctx, domain, namespace)
+		if err != nil || claimed {
+			return "", err
+		}
+		return fmt.Sprintf("namespace %q does not hold the ClusterDomainClaim %s", namespace, domain), nil
 	},
 }
 

@@ -36,6 +36,9 @@ type objectKind[M resource.ModernManaged] struct {
 	// beforeApply and afterDelete, when set, run around writes (domain claims).
 	beforeApply func(ctx context.Context, clients *kube.Clients, mg M, namespace, name string) error
 	afterDelete func(ctx context.Context, clients *kube.Clients, mg M, namespace, name string) error
+	// drift, when set, finds drift beside the object's own (a domain claim
+	// taken away); "" when there is none.
+	drift func(ctx context.Context, clients *kube.Clients, mg M, namespace, name string) (string, error)
 }
 
 // objectConnector connects managed resources of one kind to their cluster.
@@ -132,6 +135,11 @@ func (e *objectExternal[M]) Observe(ctx context.Context, mg M) (managed.External
 	if meta.WasDeleted(mg) {
 		mg.SetConditions(xpv2.Deleting())
 		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+	}
+	if obs.Drift == "" && !imported && e.kind.drift != nil {
+		if obs.Drift, err = e.kind.drift(ctx, e.clients, mg, namespace, name); err != nil {
+			return managed.ExternalObservation{}, err
+		}
 	}
 	lateInitialized := false
 	if imported {
