@@ -85,17 +85,7 @@ func StartCrossplane(t testing.TB, c *Cluster, o CrossplaneOptions) *Crossplane 
 	}
 	x.installCRDs(t)
 	x.Apply(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.Namespace}})
-	kubeconfig, err := os.ReadFile(c.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x.ApplyYAML(t, fmt.Sprintf(`
-apiVersion: v1
-kind: Secret
-metadata: {name: target-kubeconfig, namespace: %s}
-stringData:
-  kubeconfig: %q
-`, o.Namespace, kubeconfig))
+	x.KubeconfigSecret(t, "target-kubeconfig", c)
 	x.ApplyYAML(t, `
 apiVersion: knative.m.crossplane.io/v1alpha1
 kind: ClusterProviderConfig
@@ -154,6 +144,23 @@ spec:
 		}
 	})
 	return x
+}
+
+// KubeconfigSecret writes the kubeconfig of cluster into the Secret name
+// (key kubeconfig) of the Crossplane namespace, for a ProviderConfig.
+func (x *Crossplane) KubeconfigSecret(t testing.TB, name string, cluster *Cluster) {
+	t.Helper()
+	kubeconfig, err := os.ReadFile(cluster.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.ApplyYAML(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Secret
+metadata: {name: %s, namespace: %s}
+stringData:
+  kubeconfig: %q
+`, name, x.Namespace, kubeconfig))
 }
 
 // testWriter writes to the test's log.

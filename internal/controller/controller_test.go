@@ -529,17 +529,7 @@ func testRuntimeRemoval(t *testing.T, e *env) {
 // Service. Each object lands on its own cluster only.
 func testTwoClusters(t *testing.T, e *env) {
 	second := secondCluster(t)
-	kubeconfig, err := os.ReadFile(second.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ApplyYAML(t, fmt.Sprintf(`
-apiVersion: v1
-kind: Secret
-metadata: {name: second-kubeconfig, namespace: %s}
-stringData:
-  kubeconfig: %q
-`, appNamespace, kubeconfig))
+	e.KubeconfigSecret(t, "second-kubeconfig", second)
 	e.ApplyYAML(t, fmt.Sprintf(`
 apiVersion: knative.m.crossplane.io/v1alpha1
 kind: ClusterProviderConfig
