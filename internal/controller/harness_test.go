@@ -14,10 +14,11 @@ import (
 )
 
 // The Crossplane acceptance tests run the provider's controllers in-process
-// against a control plane that is also the target cluster: the sandbox
-// "crossplane" (a sandbox of its own, started fresh, so the Terraform tests'
-// installs and removals on "test" do not interfere), or the cluster of
-// KNATIVE_TEST_KUBECONFIG.
+// against a control plane that is also the target cluster. They install and
+// remove Knative Serving, so they need a cluster of their own beside the
+// Terraform tests' (which run at the same time): the sandbox "crossplane",
+// started fresh, when make test targets the sandbox; otherwise the cluster of
+// KNATIVE_TEST_CROSSPLANE_KUBECONFIG (and KNATIVE_TEST_CROSSPLANE_CONTEXT).
 
 const (
 	controlPlaneSandbox = "crossplane"
@@ -32,8 +33,13 @@ func start(t *testing.T) *env {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 (make test does) to run it against a sandbox or KNATIVE_TEST_KUBECONFIG")
 	}
-	cluster := &acctest.Cluster{Kubeconfig: os.Getenv("KNATIVE_TEST_KUBECONFIG"), Context: os.Getenv("KNATIVE_TEST_CONTEXT")}
-	if cluster.Kubeconfig == "" {
+	cluster := &acctest.Cluster{Kubeconfig: os.Getenv("KNATIVE_TEST_CROSSPLANE_KUBECONFIG"), Context: os.Getenv("KNATIVE_TEST_CROSSPLANE_CONTEXT")}
+	switch {
+	case cluster.Kubeconfig != "":
+	case ownCluster():
+		t.Skip("the Crossplane tests install and remove Knative Serving while the Terraform tests use KNATIVE_TEST_KUBECONFIG: " +
+			"give them a cluster of their own with KNATIVE_TEST_CROSSPLANE_KUBECONFIG (and KNATIVE_TEST_CROSSPLANE_CONTEXT)")
+	default:
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
 		// The steps assume a cluster without Knative and without what an
@@ -54,6 +60,12 @@ func start(t *testing.T) *env {
 		ReadyPoll:        500 * time.Millisecond,
 		MaxReconcileRate: 10,
 	})}
+}
+
+// ownCluster reports whether the tests target a cluster of the user's rather
+// than the local sandbox (make test TEST_KUBECONFIG=...).
+func ownCluster() bool {
+	return os.Getenv("KNATIVE_TEST_KUBECONFIG") != "" && os.Getenv("KNATIVE_TEST_SANDBOX") == ""
 }
 
 // knativeService is the Knative Service of that name in the apps namespace; nil when there is none.

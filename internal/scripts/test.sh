@@ -8,6 +8,11 @@ source internal/scripts/common.sh
 if [ -n "${TEST_KUBECONFIG:-}" ]; then
   export KNATIVE_TEST_KUBECONFIG="$TEST_KUBECONFIG" KNATIVE_TEST_CONTEXT="${TEST_CONTEXT:-}"
   echo "acceptance tests run against $TEST_KUBECONFIG ${TEST_CONTEXT:+(context $TEST_CONTEXT)}"
+  # The Crossplane tests install and remove Knative too: a cluster of their own.
+  if [ -n "${TEST_CROSSPLANE_KUBECONFIG:-}" ]; then
+    export KNATIVE_TEST_CROSSPLANE_KUBECONFIG="$TEST_CROSSPLANE_KUBECONFIG" KNATIVE_TEST_CROSSPLANE_CONTEXT="${TEST_CROSSPLANE_CONTEXT:-}"
+    echo "Crossplane tests run against $TEST_CROSSPLANE_KUBECONFIG ${TEST_CROSSPLANE_CONTEXT:+(context $TEST_CROSSPLANE_CONTEXT)}"
+  fi
 else
   # Started here, not inside go test, so a first build shows its progress.
   export KNATIVE_TEST_KUBECONFIG="$(go run ./internal/cmd/sandbox up -name test -quiet)"
