@@ -30,25 +30,20 @@ import (
 // requests to the target cluster over three polls (goal: no writes, at most
 // one read per managed resource per poll).
 func BenchmarkCrossplaneServices(b *testing.B) {
-	count := 200
-	if n, err := strconv.Atoi(os.Getenv("KNATIVE_BENCH_MRS")); err == nil && n > 0 {
-		count = n
-	}
+	count := benchInt("KNATIVE_BENCH_MRS", 200)
 	const namespace, poll = "bench-xp", 5 * time.Second
 	c, server, _ := benchServiceServer(b)
 	var reads, writes atomic.Int64
 	x := acctest.StartCrossplane(b, c, acctest.CrossplaneOptions{
-		Namespace: namespace, PollInterval: poll, ReadyPoll: benchDuration("KNATIVE_BENCH_READY_POLL", controller.DefaultReadyPoll), MaxReconcileRate: benchReconcileRate(),
-		TargetTransport: func(rt http.RoundTripper) http.RoundTripper {
-			return roundTripper(func(r *http.Request) (*http.Response, error) {
-				if r.Method == http.MethodGet {
-					reads.Add(1)
-				} else {
-					writes.Add(1)
-				}
-				return rt.RoundTrip(r)
-			})
-		},
+		Namespace: namespace, PollInterval: poll, ReadyPoll: benchDuration("KNATIVE_BENCH_READY_POLL", controller.DefaultReadyPoll),
+		MaxReconcileRate: benchInt("KNATIVE_BENCH_RECONCILE_RATE", controller.DefaultMaxReconcileRate),
+		TargetTransport: acctest.Counting(func(r *http.Request) {
+			if r.Method == http.MethodGet {
+				reads.Add(1)
+			} else {
+				writes.Add(1)
+			}
+		}),
 	})
 	ctx := context.Background()
 
@@ -136,17 +131,12 @@ func readyServices(ctx context.Context, c client.Client, namespace string) (int,
 	return ready, nil
 }
 
-type roundTripper func(*http.Request) (*http.Response, error)
-
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// benchReconcileRate is the provider's default --max-reconcile-rate, or
-// KNATIVE_BENCH_RECONCILE_RATE.
-func benchReconcileRate() int {
-	if n, err := strconv.Atoi(os.Getenv("KNATIVE_BENCH_RECONCILE_RATE")); err == nil && n > 0 {
+// benchInt is the number in the environment variable env, or def.
+func benchInt(env string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(env)); err == nil && n > 0 {
 		return n
 	}
-	return controller.DefaultMaxReconcileRate
+	return def
 }
 
 func benchDuration(env string, def time.Duration) time.Duration {

@@ -291,11 +291,3 @@ func (m *domainMappingModel) fromObject(obj map[string]any) {
 		m.TLS = &domainMappingTLS{SecretName: stringOrEmpty(tls, "secretName")}
 	}
 }
-
-func asAny(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}

@@ -148,9 +148,14 @@ func Kubectl(t testing.TB) string {
 // CountRequests makes every client built from cfg count its requests in n,
 // for benchmarks that report requests per operation.
 func CountRequests(cfg *rest.Config, n *atomic.Int64) {
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripFunc(func(r *http.Request) (*http.Response, error) { n.Add(1); return rt.RoundTrip(r) })
-	})
+	cfg.Wrap(Counting(func(*http.Request) { n.Add(1) }))
+}
+
+// Counting wraps a transport so that count hears every request it sends.
+func Counting(count func(*http.Request)) func(http.RoundTripper) http.RoundTripper {
+	return func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) { count(r); return rt.RoundTrip(r) })
+	}
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

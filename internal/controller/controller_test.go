@@ -237,16 +237,8 @@ func testServiceLifecycle(t *testing.T, e *env) {
 
 	// Another writer changes the image (drift) and adds an annotation (not
 	// drift): the image is restored, the annotation stays.
-	intruder := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "serving.knative.dev/v1", "kind": "Service",
-		"metadata": map[string]any{"name": "hello", "namespace": appNamespace, "annotations": map[string]any{"example.com/deployed-by": "ci"}},
-		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
-			"containers": []any{map[string]any{"image": "kind.local/hello:intruder"}}}}},
-	}}
-	if _, err := e.Clients.Dynamic.Resource(serving.ServicesGVR).Namespace(appNamespace).Apply(ctx, "hello", intruder,
-		metav1.ApplyOptions{FieldManager: "intruder", Force: true}); err != nil {
-		t.Fatal(err)
-	}
+	e.intrude(t, serving.ServicesGVR, "hello", map[string]any{"example.com/deployed-by": "ci"}, map[string]any{"template": map[string]any{
+		"spec": map[string]any{"containers": []any{map[string]any{"image": "kind.local/hello:intruder"}}}}})
 	acctest.Eventually(t, time.Minute, "image restored", func() (bool, string) {
 		live := e.knativeService(t, "hello")
 		containers, _, _ := unstructured.NestedSlice(live.Object, "spec", "template", "spec", "containers")
@@ -394,7 +386,7 @@ spec:
 	})
 
 	// Another writer retags the target: the managed resource's tag comes back.
-	e.intrude(t, serving.RoutesGVR, "preview", map[string]any{"traffic": []any{
+	e.intrude(t, serving.RoutesGVR, "preview", nil, map[string]any{"traffic": []any{
 		map[string]any{"configurationName": "hello", "percent": int64(100), "tag": "intruder"}}})
 	acctest.Eventually(t, time.Minute, "the route's tag restored", func() (bool, string) {
 		live, err := serving.Route.On(e.Clients).Get(ctx, appNamespace, "preview")
@@ -419,13 +411,17 @@ spec:
 	e.DeleteAndWait(t, bad)
 }
 
-// intrude server-side applies spec to the Knative object as another field
-// manager that takes the fields over, as kubectl or a CI job might.
-func (e *env) intrude(t *testing.T, gvr schema.GroupVersionResource, name string, spec map[string]any) {
+// intrude server-side applies annotations (when given) and spec to the
+// Knative object as another field manager that takes the fields over, as
+// kubectl or a CI job might.
+func (e *env) intrude(t *testing.T, gvr schema.GroupVersionResource, name string, annotations, spec map[string]any) {
 	t.Helper()
+	metadata := map[string]any{"name": name, "namespace": appNamespace}
+	if annotations != nil {
+		metadata["annotations"] = annotations
+	}
 	obj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": gvr.GroupVersion().String(), "kind": kinds[gvr.Resource],
-		"metadata": map[string]any{"name": name, "namespace": appNamespace}, "spec": spec,
+		"apiVersion": gvr.GroupVersion().String(), "kind": kinds[gvr.Resource], "metadata": metadata, "spec": spec,
 	}}
 	if _, err := e.Clients.Dynamic.Resource(gvr).Namespace(appNamespace).Apply(context.Background(), name, obj,
 		metav1.ApplyOptions{FieldManager: "intruder", Force: true}); err != nil {
@@ -474,7 +470,7 @@ spec:
 	})
 
 	// Another writer points the domain elsewhere: it points at hello again.
-	e.intrude(t, serving.DomainMappingsGVR, "hello.example.org", map[string]any{
+	e.intrude(t, serving.DomainMappingsGVR, "hello.example.org", nil, map[string]any{
 		"ref": map[string]any{"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "existing"}})
 	acctest.Eventually(t, time.Minute, "the mapping's target restored", func() (bool, string) {
 		live, err := serving.DomainMapping.On(e.Clients).Get(ctx, appNamespace, "hello.example.org")
@@ -601,22 +597,13 @@ func secondCluster(t *testing.T) *acctest.Cluster {
 	if os.Getenv("KNATIVE_TEST_CROSSPLANE_KUBECONFIG") != "" {
 		t.Skip("a second cluster is needed beside KNATIVE_TEST_CROSSPLANE_KUBECONFIG: set KNATIVE_TEST_SECOND_KUBECONFIG")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	opts := sandbox.Options{Name: secondSandbox}
-	if err := sandbox.Down(ctx, opts); err != nil {
-		t.Fatal(err)
-	}
-	s, err := sandbox.Up(ctx, opts)
-	if err != nil {
-		t.Fatalf("cannot start the sandbox %q: %v", secondSandbox, err)
-	}
+	cluster := freshSandbox(t, secondSandbox, 10*time.Minute)
 	t.Cleanup(func() {
-		if err := sandbox.Down(context.Background(), opts); err != nil {
+		if err := sandbox.Down(context.Background(), sandbox.Options{Name: secondSandbox}); err != nil {
 			t.Errorf("stopping the sandbox %q: %v", secondSandbox, err)
 		}
 	})
-	return &acctest.Cluster{Kubeconfig: s.Kubeconfig}
+	return cluster
 }
 
 // ownWrites describes what the provider wrote to an object: its generation

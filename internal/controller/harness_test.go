@@ -40,18 +40,7 @@ func start(t *testing.T) *env {
 		t.Skip("the Crossplane tests install and remove Knative Serving while the Terraform tests use KNATIVE_TEST_KUBECONFIG: " +
 			"give them a cluster of their own with KNATIVE_TEST_CROSSPLANE_KUBECONFIG (and KNATIVE_TEST_CROSSPLANE_CONTEXT)")
 	default:
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-		defer cancel()
-		// The steps assume a cluster without Knative and without what an
-		// earlier run left.
-		if err := sandbox.Down(ctx, sandbox.Options{Name: controlPlaneSandbox}); err != nil {
-			t.Fatalf("cannot stop the sandbox %q: %v", controlPlaneSandbox, err)
-		}
-		s, err := sandbox.Up(ctx, sandbox.Options{Name: controlPlaneSandbox})
-		if err != nil {
-			t.Fatalf("cannot start the sandbox %q: %v", controlPlaneSandbox, err)
-		}
-		cluster = &acctest.Cluster{Kubeconfig: s.Kubeconfig}
+		cluster = freshSandbox(t, controlPlaneSandbox, 30*time.Minute)
 	}
 	return &env{acctest.StartCrossplane(t, cluster, acctest.CrossplaneOptions{
 		Namespace: appNamespace,
@@ -60,6 +49,23 @@ func start(t *testing.T) *env {
 		ReadyPoll:        500 * time.Millisecond,
 		MaxReconcileRate: 10,
 	})}
+}
+
+// freshSandbox starts the named sandbox anew: the steps assume a cluster
+// without Knative and without what an earlier run left.
+func freshSandbox(t *testing.T, name string, timeout time.Duration) *acctest.Cluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	opts := sandbox.Options{Name: name}
+	if err := sandbox.Down(ctx, opts); err != nil {
+		t.Fatalf("cannot stop the sandbox %q: %v", name, err)
+	}
+	s, err := sandbox.Up(ctx, opts)
+	if err != nil {
+		t.Fatalf("cannot start the sandbox %q: %v", name, err)
+	}
+	return &acctest.Cluster{Kubeconfig: s.Kubeconfig}
 }
 
 // ownCluster reports whether the tests target a cluster of the user's rather

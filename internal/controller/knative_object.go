@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"reflect"
-	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
@@ -69,14 +68,13 @@ type objectExternal[M resource.ModernManaged] struct {
 // name, written name or namespace/name; the namespace defaults to
 // forProvider.namespace, then to the managed resource's own.
 func (e *objectExternal[M]) identity(mg M) (namespace, name string) {
-	name = meta.GetExternalName(mg)
+	namespace, name = servingv1alpha1.ExternalName(mg)
 	if name == "" {
 		name = mg.GetName()
 	}
-	if ns, n, ok := strings.Cut(name, "/"); ok {
-		return ns, n
+	if namespace == "" {
+		namespace = e.kind.meta(mg).Namespace
 	}
-	namespace = e.kind.meta(mg).Namespace
 	if namespace == "" {
 		namespace = mg.GetNamespace()
 	}
@@ -93,18 +91,20 @@ func (e *objectExternal[M]) desired(mg M) (*unstructured.Unstructured, error) {
 			return nil, errors.Wrap(err, "cannot convert forProvider.spec")
 		}
 	}
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": e.kind.kind.APIVersion(), "kind": e.kind.kind.Kind, "spec": withoutNulls(spec),
+	}}
 	namespace, name := e.identity(mg)
+	obj.SetNamespace(namespace)
+	obj.SetName(name)
 	m := e.kind.meta(mg)
-	metadata := map[string]any{"name": name, "namespace": namespace}
 	if len(m.Labels) > 0 {
-		metadata["labels"] = stringsToAny(m.Labels)
+		obj.SetLabels(m.Labels)
 	}
 	if len(m.Annotations) > 0 {
-		metadata["annotations"] = stringsToAny(m.Annotations)
+		obj.SetAnnotations(m.Annotations)
 	}
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": e.kind.kind.APIVersion(), "kind": e.kind.kind.Kind, "metadata": metadata, "spec": withoutNulls(spec),
-	}}, nil
+	return obj, nil
 }
 
 func (e *objectExternal[M]) Observe(ctx context.Context, mg M) (managed.ExternalObservation, error) {
@@ -202,8 +202,8 @@ func (e *objectExternal[M]) adopt(mg M, fields map[string]any) (bool, error) {
 	}
 	field.Set(adopted)
 	m := e.kind.meta(mg)
-	metadata, _ := fields["metadata"].(map[string]any)
-	m.Labels, m.Annotations = anyToStrings(metadata["labels"]), anyToStrings(metadata["annotations"])
+	m.Labels, _, _ = unstructured.NestedStringMap(fields, "metadata", "labels")
+	m.Annotations, _, _ = unstructured.NestedStringMap(fields, "metadata", "annotations")
 	return true, nil
 }
 
@@ -300,24 +300,4 @@ func withoutNulls(m map[string]any) map[string]any {
 		}
 	}
 	return m
-}
-
-func stringsToAny(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func anyToStrings(v any) map[string]string {
-	m, _ := v.(map[string]any)
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k], _ = v.(string)
-	}
-	return out
 }

@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -50,7 +52,7 @@ func (e *servingConfigExternal) Observe(ctx context.Context, mg *servingv1alpha1
 		return managed.ExternalObservation{ResourceExists: len(obs.Owned) > 0}, nil
 	}
 	var drift []string
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if v, ok := obs.Data[k]; !ok || v != want[k] || !obs.Owned[k] {
 			drift = append(drift, fmt.Sprintf("%s is %q, want %q", k, v, want[k]))
 		}
@@ -98,12 +100,3 @@ func (e *servingConfigExternal) Delete(ctx context.Context, mg *servingv1alpha1.
 }
 
 func (e *servingConfigExternal) Disconnect(context.Context) error { return nil }
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

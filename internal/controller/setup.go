@@ -69,14 +69,14 @@ func Setup(mgr ctrl.Manager, o Options) error {
 				managed.WithTimeout(10*time.Minute))
 		},
 		func() error {
-			return setupProviderConfig(mgr, o, v1alpha1.ProviderConfigGroupKind, &v1alpha1.ProviderConfig{}, &v1alpha1.ProviderConfigUsage{}, resource.ProviderConfigKinds{
+			return setupProviderConfig(mgr, o, &v1alpha1.ProviderConfig{}, &v1alpha1.ProviderConfigUsage{}, resource.ProviderConfigKinds{
 				Config: v1alpha1.ProviderConfigGroupVersionKind, Usage: v1alpha1.ProviderConfigUsageGroupVersionKind, UsageList: v1alpha1.ProviderConfigUsageListGroupVersionKind,
-			}, v1alpha1.ProviderConfigKind)
+			})
 		},
 		func() error {
-			return setupProviderConfig(mgr, o, v1alpha1.ClusterProviderConfigGroupKind, &v1alpha1.ClusterProviderConfig{}, &v1alpha1.ClusterProviderConfigUsage{}, resource.ProviderConfigKinds{
+			return setupProviderConfig(mgr, o, &v1alpha1.ClusterProviderConfig{}, &v1alpha1.ClusterProviderConfigUsage{}, resource.ProviderConfigKinds{
 				Config: v1alpha1.ClusterProviderConfigGroupVersionKind, Usage: v1alpha1.ClusterProviderConfigUsageGroupVersionKind, UsageList: v1alpha1.ClusterProviderConfigUsageListGroupVersionKind,
-			}, v1alpha1.ClusterProviderConfigKind)
+			})
 		},
 	} {
 		if err := setup(); err != nil {
@@ -122,8 +122,8 @@ func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of c
 
 // setupProviderConfig adds crossplane-runtime's reconciler that tracks the
 // users of a provider config kind, so one in use is not deleted.
-func setupProviderConfig(mgr ctrl.Manager, o Options, groupKind string, config, usage client.Object, kinds resource.ProviderConfigKinds, kind string) error {
-	name := providerconfig.ControllerName(groupKind)
+func setupProviderConfig(mgr ctrl.Manager, o Options, config, usage client.Object, kinds resource.ProviderConfigKinds) error {
+	name := providerconfig.ControllerName(kinds.Config.GroupKind().String())
 	r := providerconfig.NewReconciler(mgr, kinds,
 		providerconfig.WithLogger(o.Logger.WithValues("controller", name)),
 		providerconfig.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)))) //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
@@ -131,6 +131,6 @@ func setupProviderConfig(mgr ctrl.Manager, o Options, groupKind string, config, 
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).
 		For(config).
-		Watches(usage, &resource.EnqueueRequestForProviderConfig{Kind: kind}).
+		Watches(usage, &resource.EnqueueRequestForProviderConfig{Kind: kinds.Config.Kind}).
 		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
 }

@@ -61,9 +61,10 @@ func (k *Kind) On(clients *kube.Clients) Objects { return Objects{Clients: clien
 // spec minus what Knative's webhook defaults. Import starts from it.
 func (k *Kind) Adopt(live *unstructured.Unstructured) map[string]any {
 	obj := runtime.DeepCopyJSON(live.Object)
+	liveMeta, _ := obj["metadata"].(map[string]any)
 	meta := map[string]any{}
 	for _, field := range []string{"labels", "annotations"} {
-		if m, ok := obj["metadata"].(map[string]any)[field].(map[string]any); ok {
+		if m, ok := liveMeta[field].(map[string]any); ok {
 			meta[field] = m
 		}
 	}

@@ -13,13 +13,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// ExternalName splits a managed resource's crossplane.io/external-name, which
+// is written name or namespace/name; namespace is "" when it is not written.
+func ExternalName(mg resource.Managed) (namespace, name string) {
+	name = meta.GetExternalName(mg)
+	if ns, n, ok := strings.Cut(name, "/"); ok {
+		return ns, n
+	}
+	return "", name
+}
+
 // KnativeName is the name of the Knative object a managed resource manages:
 // its external name without a namespace/ prefix.
 func KnativeName(mg resource.Managed) string {
-	name := meta.GetExternalName(mg)
-	if _, n, ok := strings.Cut(name, "/"); ok {
-		return n
-	}
+	_, name := ExternalName(mg)
 	return name
 }
 
