@@ -119,29 +119,93 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 		}
 		return s, s.ensureSupervisor()
 	}
-	s.stopSupervisor()
 	// A sandbox that is not healthy may have left processes behind (a reboot
 	// keeps the state but not the processes): clear it before creating anew.
-	_ = s.kwokctl(ctx, "delete", "cluster", "--name", s.Name, "--kubeconfig", s.Kubeconfig)
-	_ = os.Remove(s.Kubeconfig)
+	s.teardown()
 
 	started := time.Now()
-	configPath := filepath.Join(s.Dir, "kwokctl.yaml")
-	if err := os.WriteFile(configPath, []byte(s.kwokctlConfig()), 0o644); err != nil {
+	if err := s.create(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.kwokctl(ctx, "create", "cluster", "--name", s.Name, "--runtime", "binary",
-		"--config", configPath, "--kubeconfig", s.Kubeconfig, "--wait", "2m"); err != nil {
-		return nil, fmt.Errorf("starting sandbox %q (component logs in %s): %w", s.Name, s.LogDir(), err)
-	}
 	if err := s.ensureNode(ctx); err != nil {
+		s.teardown()
 		return nil, err
 	}
 	if err := s.ensureSupervisor(); err != nil {
+		s.teardown()
 		return nil, err
 	}
 	fmt.Fprintf(opts.Log, "sandbox %q started in %s\n", s.Name, time.Since(started).Round(100*time.Millisecond))
 	return s, nil
+}
+
+// create starts the cluster's components and returns once its API server
+// serves. Every kwokctl picks its ports by probing downward from 32767 and
+// binds them only when the components start, so two sandboxes created at the
+// same time pick the same ports: creates are serialized machine-wide, up to
+// the point where this one's ports are bound. A create that still fails (a
+// port taken by something else) is cleared and tried once more.
+func (s *Sandbox) create(ctx context.Context) error {
+	unlock, err := lockFile(filepath.Join(filepath.Dir(s.Dir), ".create.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	configPath := filepath.Join(s.Dir, "kwokctl.yaml")
+	if err := os.WriteFile(configPath, []byte(s.kwokctlConfig()), 0o644); err != nil {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.kwokctl(ctx, "create", "cluster", "--name", s.Name, "--runtime", "binary",
+			"--config", configPath, "--kubeconfig", s.Kubeconfig, "--wait", "2m")
+		if err == nil && !s.healthy(ctx) {
+			// kwokctl reports a cluster that never served only in its log.
+			err = fmt.Errorf("its API server is not serving%s", s.componentFailures())
+		}
+		if err == nil {
+			return nil
+		}
+		// kwokctl delete removes the component logs with the cluster: keep them.
+		kept := filepath.Join(s.Dir, "failed-start-logs")
+		_ = os.RemoveAll(kept)
+		_ = os.Rename(s.LogDir(), kept)
+		s.teardown()
+		if attempt == 2 || ctx.Err() != nil {
+			return fmt.Errorf("starting sandbox %q (component logs in %s): %w", s.Name, kept, err)
+		}
+		fmt.Fprintf(s.opts.Log, "sandbox %q did not start (%v); trying once more\n", s.Name, err)
+	}
+}
+
+// teardown stops whatever a failed start left running.
+func (s *Sandbox) teardown() {
+	s.stopSupervisor()
+	_ = s.kwokctl(context.Background(), "delete", "cluster", "--name", s.Name, "--kubeconfig", s.Kubeconfig)
+	_ = os.Remove(s.Kubeconfig)
+}
+
+// componentFailures names the components whose logs end in a fatal error, with
+// that error: what a user needs when a sandbox does not start.
+func (s *Sandbox) componentFailures() string {
+	var b strings.Builder
+	for _, component := range []string{"etcd", "kube-apiserver"} {
+		data, err := os.ReadFile(filepath.Join(s.LogDir(), component+".log"))
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		for i := len(lines) - 1; i >= 0 && i >= len(lines)-5; i-- {
+			if strings.Contains(lines[i], `"level":"fatal"`) || strings.Contains(lines[i], "command failed") || strings.Contains(lines[i], "address already in use") {
+				line := lines[i]
+				if len(line) > 300 {
+					line = line[:300] + "..."
+				}
+				fmt.Fprintf(&b, "\n%s: %s", component, line)
+				break
+			}
+		}
+	}
+	return b.String()
 }
 
 // Down stops the named sandbox's processes and removes its state. Other

@@ -28,16 +28,16 @@ func TestSandboxesSideBySideAndKnativeRestarts(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
+	t.Cleanup(func() { _ = sandbox.Down(context.Background(), sandbox.Options{Name: "side-a"}) })
 	a, err := sandbox.Up(ctx, sandbox.Options{Name: "side-a"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = sandbox.Down(context.Background(), sandbox.Options{Name: "side-a"}) })
+	t.Cleanup(func() { _ = sandbox.Down(context.Background(), sandbox.Options{Name: "side-b"}) })
 	b, err := sandbox.Up(ctx, sandbox.Options{Name: "side-b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = sandbox.Down(context.Background(), sandbox.Options{Name: "side-b"}) })
 
 	hostA, hostB := server(t, a), server(t, b)
 	if hostA == hostB {
