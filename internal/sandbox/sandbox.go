@@ -179,7 +179,7 @@ func (s *Sandbox) create(ctx context.Context) error {
 
 // teardown stops whatever a failed start left running.
 func (s *Sandbox) teardown() {
-	s.stopSupervisor()
+	s.stopProcesses()
 	_ = s.kwokctl(context.Background(), "delete", "cluster", "--name", s.Name, "--kubeconfig", s.Kubeconfig)
 	_ = os.Remove(s.Kubeconfig)
 }
@@ -225,7 +225,7 @@ func Down(ctx context.Context, opts Options) error {
 		return err
 	}
 	s.Binaries = bins
-	s.stopSupervisor()
+	s.stopProcesses()
 	if err := s.kwokctl(ctx, "delete", "cluster", "--name", s.Name, "--kubeconfig", s.Kubeconfig); err != nil {
 		return fmt.Errorf("stopping sandbox %q: %w", s.Name, err)
 	}

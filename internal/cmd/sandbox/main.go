@@ -4,6 +4,11 @@
 //	go run ./internal/cmd/sandbox down [-name NAME]   stop it and remove its state
 //	go run ./internal/cmd/sandbox build               only build and cache the binaries
 //	go run ./internal/cmd/sandbox kubectl             print the path of the sandbox's kubectl (built if needed)
+//	go run ./internal/cmd/sandbox crossplane          run Crossplane core in the sandbox (started if needed)
+//	go run ./internal/cmd/sandbox function -function NAME -package FILE -- BINARY [ARGS]
+//	                                                  run a composition function beside it and install its Function
+//	go run ./internal/cmd/sandbox spawn -process NAME -- COMMAND [ARGS]
+//	                                                  run a command in the background until the sandbox stops
 package main
 
 import (
@@ -11,7 +16,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -26,6 +33,9 @@ func main() {
 	flags := flag.NewFlagSet(cmd, flag.ExitOnError)
 	name := flags.String("name", envOr("SANDBOX", "default"), "sandbox name; sandboxes with different names run side by side")
 	quiet := flags.Bool("quiet", false, "print only the kubeconfig path (for scripts)")
+	process := flags.String("process", "", "spawn: the name of the background process")
+	function := flags.String("function", "", "function: the Function's name")
+	pkg := flags.String("package", "", "function: the package.yaml of the Function")
 	_ = flags.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -61,6 +71,49 @@ Stop it: make sandbox-down%s
 		if !*quiet {
 			fmt.Printf("sandbox %q stopped\n", *name)
 		}
+	case "crossplane":
+		x, err := startCrossplane(ctx, opts)
+		if err != nil {
+			fail(err)
+		}
+		if !*quiet {
+			fmt.Printf("Crossplane %s runs in sandbox %q (log: %s)\n", sandbox.CrossplaneVersion, *name, x.LogFile)
+		}
+	case "function":
+		if *function == "" || *pkg == "" || flags.NArg() == 0 {
+			usage()
+		}
+		packageYAML, err := os.ReadFile(*pkg)
+		if err != nil {
+			fail(err)
+		}
+		x, err := startCrossplane(ctx, opts)
+		if err != nil {
+			fail(err)
+		}
+		if err := x.RunFunction(ctx, *function, packageYAML, flags.Args()); err != nil {
+			fail(err)
+		}
+		if !*quiet {
+			fmt.Printf("Function %q runs in sandbox %q\n", *function, *name)
+		}
+	case "spawn":
+		if *process == "" || flags.NArg() == 0 {
+			usage()
+		}
+		s, err := sandbox.Up(ctx, opts)
+		if err != nil {
+			fail(err)
+		}
+		s.StopProcess(*process)
+		args := flags.Args()
+		logFile := filepath.Join(s.Dir, "logs", *process+".log")
+		if err := s.StartProcess(*process, exec.Command(args[0], args[1:]...), logFile); err != nil {
+			fail(err)
+		}
+		if !*quiet {
+			fmt.Printf("%s runs in sandbox %q (log: %s)\n", *process, *name, logFile)
+		}
 	case "build", "kubectl":
 		b := &sandbox.Builder{CacheDir: sandbox.DefaultCacheDir(), Log: os.Stderr}
 		if err := opts.Complete(); err != nil {
@@ -79,6 +132,14 @@ Stop it: make sandbox-down%s
 	}
 }
 
+func startCrossplane(ctx context.Context, opts sandbox.Options) (*sandbox.Crossplane, error) {
+	s, err := sandbox.Up(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.StartCrossplane(ctx)
+}
+
 func nameSuffix(name string) string {
 	if name == "default" {
 		return ""
@@ -94,7 +155,10 @@ func envOr(key, def string) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: sandbox up|down|build|kubectl [-name NAME] [-quiet]")
+	fmt.Fprint(os.Stderr, `usage: sandbox up|down|build|kubectl|crossplane [-name NAME] [-quiet]
+       sandbox function [-name NAME] -function NAME -package FILE -- BINARY [ARGS]
+       sandbox spawn [-name NAME] -process NAME -- COMMAND [ARGS]
+`)
 	os.Exit(2)
 }
 
