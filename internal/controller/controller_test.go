@@ -597,7 +597,7 @@ func secondCluster(t *testing.T) *acctest.Cluster {
 	if os.Getenv("KNATIVE_TEST_CROSSPLANE_KUBECONFIG") != "" {
 		t.Skip("a second cluster is needed beside KNATIVE_TEST_CROSSPLANE_KUBECONFIG: set KNATIVE_TEST_SECOND_KUBECONFIG")
 	}
-	cluster := freshSandbox(t, secondSandbox, 10*time.Minute)
+	cluster := &acctest.Cluster{Kubeconfig: freshSandbox(t, secondSandbox, 10*time.Minute).Kubeconfig}
 	t.Cleanup(func() {
 		if err := sandbox.Down(context.Background(), sandbox.Options{Name: secondSandbox}); err != nil {
 			t.Errorf("stopping the sandbox %q: %v", secondSandbox, err)

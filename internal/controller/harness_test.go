@@ -40,7 +40,7 @@ func start(t *testing.T) *env {
 		t.Skip("the Crossplane tests install and remove Knative Serving while the Terraform tests use KNATIVE_TEST_KUBECONFIG: " +
 			"give them a cluster of their own with KNATIVE_TEST_CROSSPLANE_KUBECONFIG (and KNATIVE_TEST_CROSSPLANE_CONTEXT)")
 	default:
-		cluster = freshSandbox(t, controlPlaneSandbox, 30*time.Minute)
+		cluster = &acctest.Cluster{Kubeconfig: freshSandbox(t, controlPlaneSandbox, 30*time.Minute).Kubeconfig}
 	}
 	return &env{acctest.StartCrossplane(t, cluster, acctest.CrossplaneOptions{
 		Namespace: appNamespace,
@@ -53,7 +53,7 @@ func start(t *testing.T) *env {
 
 // freshSandbox starts the named sandbox anew: the steps assume a cluster
 // without Knative and without what an earlier run left.
-func freshSandbox(t *testing.T, name string, timeout time.Duration) *acctest.Cluster {
+func freshSandbox(t *testing.T, name string, timeout time.Duration) *sandbox.Sandbox {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -65,7 +65,7 @@ func freshSandbox(t *testing.T, name string, timeout time.Duration) *acctest.Clu
 	if err != nil {
 		t.Fatalf("cannot start the sandbox %q: %v", name, err)
 	}
-	return &acctest.Cluster{Kubeconfig: s.Kubeconfig}
+	return s
 }
 
 // ownCluster reports whether the tests target a cluster of the user's rather

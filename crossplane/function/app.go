@@ -1,0 +1,221 @@
+// Package function is a Crossplane composition function that composes a
+// Knative app: from an App composite resource (image, env, domain, scale
+// bounds, visibility) it composes a Service managed resource and, when a
+// domain is given, a DomainMapping managed resource with its claim; it reports
+// the app's URL and latest ready revision on the App's status, and each
+// composed resource ready when its Ready condition is True.
+package function
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/request"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+	"github.com/crossplane/function-sdk-go/response"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/networking/pkg/apis/networking"
+	"knative.dev/serving/pkg/apis/autoscaling"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
+	"github.com/tf-knative/terraform-provider-knative/crossplane/apis"
+	"github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
+)
+
+// Names of the composed resources in the pipeline's desired state.
+const (
+	ServiceResource       resource.Name = "service"
+	DomainMappingResource resource.Name = "domain-mapping"
+)
+
+func init() {
+	if err := apis.AddToScheme(composed.Scheme); err != nil {
+		panic(err)
+	}
+}
+
+// AppSpec is the App composite resource's spec, as its definition
+// (examples/crossplane/app/definition.yaml) declares it.
+type AppSpec struct {
+	Image string `json:"image"`
+	// Env are the container's environment variables.
+	Env map[string]string `json:"env,omitempty"`
+	// Domain, when set, is served by a DomainMapping to the app.
+	Domain string `json:"domain,omitempty"`
+	// MinScale and MaxScale bound the number of replicas (Knative's
+	// autoscaling.knative.dev/min-scale and max-scale).
+	MinScale *int64 `json:"minScale,omitempty"`
+	MaxScale *int64 `json:"maxScale,omitempty"`
+	// Visibility is "public" (default) or "cluster-local".
+	Visibility string `json:"visibility,omitempty"`
+}
+
+// Function composes Knative apps.
+type Function struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+}
+
+// RunFunction composes the App of the request.
+func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	rsp := response.To(req, response.DefaultTTL)
+	xr, err := request.GetObservedCompositeResource(req)
+	if err != nil {
+		response.Fatal(rsp, fmt.Errorf("cannot read the composite resource: %w", err))
+		return rsp, nil
+	}
+	var app AppSpec
+	if err := xr.Resource.GetValueInto("spec", &app); err != nil {
+		response.Fatal(rsp, fmt.Errorf("cannot read the App's spec: %w", err))
+		return rsp, nil
+	}
+	if app.Image == "" {
+		response.Fatal(rsp, fmt.Errorf("spec.image: required"))
+		return rsp, nil
+	}
+	observed, err := request.GetObservedComposedResources(req)
+	if err != nil {
+		response.Fatal(rsp, fmt.Errorf("cannot read the composed resources: %w", err))
+		return rsp, nil
+	}
+	desired, err := request.GetDesiredComposedResources(req)
+	if err != nil {
+		response.Fatal(rsp, fmt.Errorf("cannot read the desired composed resources: %w", err))
+		return rsp, nil
+	}
+
+	name, namespace := xr.Resource.GetName(), xr.Resource.GetNamespace()
+	service, err := composed.From(appService(name, namespace, app))
+	if err != nil {
+		response.Fatal(rsp, fmt.Errorf("cannot compose the Service: %w", err))
+		return rsp, nil
+	}
+	desired[ServiceResource] = &resource.DesiredComposed{Resource: service, Ready: readiness(observed[ServiceResource])}
+	if app.Domain != "" {
+		mapping, err := composed.From(appDomainMapping(name, namespace, app.Domain))
+		if err != nil {
+			response.Fatal(rsp, fmt.Errorf("cannot compose the DomainMapping: %w", err))
+			return rsp, nil
+		}
+		desired[DomainMappingResource] = &resource.DesiredComposed{Resource: mapping, Ready: readiness(observed[DomainMappingResource])}
+	}
+	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
+		response.Fatal(rsp, fmt.Errorf("cannot set the desired composed resources: %w", err))
+		return rsp, nil
+	}
+
+	dxr, err := request.GetDesiredCompositeResource(req)
+	if err != nil {
+		response.Fatal(rsp, fmt.Errorf("cannot read the desired composite resource: %w", err))
+		return rsp, nil
+	}
+	for path, value := range appStatus(observed, app.Domain != "") {
+		if err := dxr.Resource.SetValue(path, value); err != nil {
+			response.Fatal(rsp, fmt.Errorf("cannot set %s: %w", path, err))
+			return rsp, nil
+		}
+	}
+	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
+		response.Fatal(rsp, fmt.Errorf("cannot set the desired composite resource: %w", err))
+		return rsp, nil
+	}
+	return rsp, nil
+}
+
+// appService is the Service managed resource of an App: a Knative Service of
+// the App's name in its namespace, through the default ClusterProviderConfig.
+func appService(name, namespace string, app AppSpec) *v1alpha1.Service {
+	container := corev1.Container{Image: app.Image}
+	keys := make([]string, 0, len(app.Env))
+	for k := range app.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a stable order: a map's would be a new revision on every run
+	for _, k := range keys {
+		container.Env = append(container.Env, corev1.EnvVar{Name: k, Value: app.Env[k]})
+	}
+	var annotations map[string]string
+	setScale := func(key string, v *int64) {
+		if v == nil {
+			return
+		}
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[key] = strconv.FormatInt(*v, 10)
+	}
+	setScale(autoscaling.MinScaleAnnotationKey, app.MinScale)
+	setScale(autoscaling.MaxScaleAnnotationKey, app.MaxScale)
+
+	params := v1alpha1.ServiceParameters{Spec: &servingv1.ServiceSpec{
+		ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Annotations: annotations},
+			Spec:       servingv1.RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{container}}},
+		}},
+	}}
+	if app.Visibility == "cluster-local" {
+		params.Labels = map[string]string{networking.VisibilityLabelKey: "cluster-local"}
+	}
+	return &v1alpha1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec:       v1alpha1.ServiceSpec{ForProvider: params},
+	}
+}
+
+// appDomainMapping maps domain to the App's Service, claiming the domain for
+// the App's namespace.
+func appDomainMapping(name, namespace, domain string) *v1alpha1.DomainMapping {
+	return &v1alpha1.DomainMapping{
+		ObjectMeta: metav1.ObjectMeta{Name: domain, Namespace: namespace},
+		Spec: v1alpha1.DomainMappingSpec{ForProvider: v1alpha1.DomainMappingParameters{
+			ServiceRef: &xpv2.NamespacedReference{Name: name},
+		}},
+	}
+}
+
+// readiness is a composed resource's Ready condition, as Crossplane's
+// readiness of it: unknown until the resource exists.
+func readiness(observed resource.ObservedComposed) resource.Ready {
+	if observed.Resource == nil {
+		return resource.ReadyFalse
+	}
+	if observed.Resource.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue {
+		return resource.ReadyTrue
+	}
+	return resource.ReadyFalse
+}
+
+// appStatus is what the App's status shows of its composed resources: the URL
+// it is reached at (its domain's once the mapping has one), its cluster-local
+// address and its latest ready revision.
+func appStatus(observed map[resource.Name]resource.ObservedComposed, mapped bool) map[string]any {
+	status := map[string]any{}
+	get := func(r resource.Name, path string) string {
+		o, ok := observed[r]
+		if !ok || o.Resource == nil {
+			return ""
+		}
+		v, _ := o.Resource.GetString(path)
+		return v
+	}
+	if url := get(ServiceResource, "status.atProvider.url"); url != "" {
+		status["status.url"] = url
+	}
+	if mapped {
+		if url := get(DomainMappingResource, "status.atProvider.url"); url != "" {
+			status["status.url"] = url
+		}
+	}
+	if address := get(ServiceResource, "status.atProvider.address.url"); address != "" {
+		status["status.address"] = address
+	}
+	if revision := get(ServiceResource, "status.atProvider.latestReadyRevisionName"); revision != "" {
+		status["status.latestReadyRevision"] = revision
+	}
+	return status
+}
