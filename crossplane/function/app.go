@@ -19,12 +19,9 @@ import (
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/crossplane/function-sdk-go/response"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/networking/pkg/apis/networking"
 	"knative.dev/serving/pkg/apis/autoscaling"
-	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
-	"github.com/tf-knative/terraform-provider-knative/crossplane/apis"
 	"github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
 )
 
@@ -33,12 +30,6 @@ const (
 	ServiceResource       resource.Name = "service"
 	DomainMappingResource resource.Name = "domain-mapping"
 )
-
-func init() {
-	if err := apis.AddToScheme(composed.Scheme); err != nil {
-		panic(err)
-	}
-}
 
 // AppSpec is the App composite resource's spec, as its definition
 // (examples/crossplane/app/definition.yaml) declares it.
@@ -90,19 +81,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	name, namespace := xr.Resource.GetName(), xr.Resource.GetNamespace()
-	service, err := composed.From(appService(name, namespace, app))
-	if err != nil {
-		response.Fatal(rsp, fmt.Errorf("cannot compose the Service: %w", err))
-		return rsp, nil
-	}
-	desired[ServiceResource] = &resource.DesiredComposed{Resource: service, Ready: readiness(observed[ServiceResource])}
+	desired[ServiceResource] = &resource.DesiredComposed{Resource: appService(name, namespace, app), Ready: readiness(observed[ServiceResource])}
 	if app.Domain != "" {
-		mapping, err := composed.From(appDomainMapping(name, namespace, app.Domain))
-		if err != nil {
-			response.Fatal(rsp, fmt.Errorf("cannot compose the DomainMapping: %w", err))
-			return rsp, nil
-		}
-		desired[DomainMappingResource] = &resource.DesiredComposed{Resource: mapping, Ready: readiness(observed[DomainMappingResource])}
+		desired[DomainMappingResource] = &resource.DesiredComposed{Resource: appDomainMapping(name, namespace, app.Domain), Ready: readiness(observed[DomainMappingResource])}
 	}
 	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
 		response.Fatal(rsp, fmt.Errorf("cannot set the desired composed resources: %w", err))
@@ -127,59 +108,64 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
+// The composed resources are written as the objects a user would write,
+// field by field: built from the provider's Go types, they would carry every
+// zero value those types do not omit (a container's name "", hostPID false,
+// an empty status), and Crossplane would apply, and so own, each of them.
+
 // appService is the Service managed resource of an App: a Knative Service of
 // the App's name in its namespace, through the default ClusterProviderConfig.
-func appService(name, namespace string, app AppSpec) *v1alpha1.Service {
-	container := corev1.Container{Image: app.Image}
-	keys := make([]string, 0, len(app.Env))
-	for k := range app.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // a stable order: a map's would be a new revision on every run
-	for _, k := range keys {
-		container.Env = append(container.Env, corev1.EnvVar{Name: k, Value: app.Env[k]})
-	}
-	var annotations map[string]string
-	setScale := func(key string, v *int64) {
-		if v == nil {
-			return
+func appService(name, namespace string, app AppSpec) *composed.Unstructured {
+	container := map[string]any{"image": app.Image}
+	if len(app.Env) > 0 {
+		keys := make([]string, 0, len(app.Env))
+		for k := range app.Env {
+			keys = append(keys, k)
 		}
-		if annotations == nil {
-			annotations = map[string]string{}
+		sort.Strings(keys) // a stable order: a map's would be a new revision on every run
+		env := make([]any, 0, len(keys))
+		for _, k := range keys {
+			env = append(env, map[string]any{"name": k, "value": app.Env[k]})
 		}
-		annotations[key] = strconv.FormatInt(*v, 10)
+		container["env"] = env
 	}
-	setScale(autoscaling.MinScaleAnnotationKey, app.MinScale)
-	setScale(autoscaling.MaxScaleAnnotationKey, app.MaxScale)
-
-	params := v1alpha1.ServiceParameters{Spec: &servingv1.ServiceSpec{
-		ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{Annotations: annotations},
-			Spec:       servingv1.RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{container}}},
-		}},
-	}}
+	template := map[string]any{"spec": map[string]any{"containers": []any{container}}}
+	annotations := map[string]any{}
+	for key, v := range map[string]*int64{autoscaling.MinScaleAnnotationKey: app.MinScale, autoscaling.MaxScaleAnnotationKey: app.MaxScale} {
+		if v != nil {
+			annotations[key] = strconv.FormatInt(*v, 10)
+		}
+	}
+	if len(annotations) > 0 {
+		template["metadata"] = map[string]any{"annotations": annotations}
+	}
+	forProvider := map[string]any{"spec": map[string]any{"template": template}}
 	if app.Visibility == "cluster-local" {
-		params.Labels = map[string]string{networking.VisibilityLabelKey: "cluster-local"}
+		forProvider["labels"] = map[string]any{networking.VisibilityLabelKey: "cluster-local"}
 	}
-	return &v1alpha1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-		Spec:       v1alpha1.ServiceSpec{ForProvider: params},
-	}
+	return managedResource(v1alpha1.ServiceGroupVersionKind.Kind, name, namespace, forProvider)
 }
 
 // appDomainMapping maps domain to the App's Service, claiming the domain for
 // the App's namespace.
-func appDomainMapping(name, namespace, domain string) *v1alpha1.DomainMapping {
-	return &v1alpha1.DomainMapping{
-		ObjectMeta: metav1.ObjectMeta{Name: domain, Namespace: namespace},
-		Spec: v1alpha1.DomainMappingSpec{ForProvider: v1alpha1.DomainMappingParameters{
-			ServiceRef: &xpv2.NamespacedReference{Name: name},
-		}},
-	}
+func appDomainMapping(name, namespace, domain string) *composed.Unstructured {
+	return managedResource(v1alpha1.DomainMappingGroupVersionKind.Kind, domain, namespace,
+		map[string]any{"serviceRef": map[string]any{"name": name}})
+}
+
+func managedResource(kind, name, namespace string, forProvider map[string]any) *composed.Unstructured {
+	mr := composed.New()
+	mr.SetAPIVersion(v1alpha1.SchemeGroupVersion.String())
+	mr.SetKind(kind)
+	mr.SetName(name)
+	mr.SetNamespace(namespace)
+	mr.Object["spec"] = map[string]any{"forProvider": forProvider}
+	return mr
 }
 
 // readiness is a composed resource's Ready condition, as Crossplane's
-// readiness of it: unknown until the resource exists.
+// readiness of it: not ready until it exists and its Ready is True (Crossplane
+// does not look at composed resources' conditions itself).
 func readiness(observed resource.ObservedComposed) resource.Ready {
 	if observed.Resource == nil {
 		return resource.ReadyFalse
