@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	tfresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 )
 
@@ -91,7 +92,13 @@ func (l lifecycle) converge(ctx context.Context, timeout time.Duration, creating
 			return nil
 		}
 	}
-	live, err := objects.Apply(ctx, desired)
+	applyCtx, warnings := kube.WithWarnings(ctx)
+	live, err := objects.Apply(applyCtx, desired)
+	for _, w := range warnings.List() {
+		// As kubectl apply shows them: Knative's webhook advice (an insecure
+		// security context default) and API deprecations.
+		diags.AddWarning("Kubernetes warns about the "+l.kind.Name, w)
+	}
 	if err != nil {
 		diags.AddError("Applying the "+l.kind.Name+" failed", err.Error())
 		return nil

@@ -282,6 +282,7 @@ func settingsFrom(ctx context.Context, cfg providerModel) (kube.Settings, bool, 
 		FieldManager:          str(cfg.FieldManager, "KNATIVE_FIELD_MANAGER"),
 		QPS:                   kube.DefaultQPS,
 		Burst:                 kube.DefaultBurst,
+		LogWarning:            logAPIWarning,
 	}
 	if s.FieldManager == "" {
 		s.FieldManager = kube.DefaultFieldManager
@@ -363,4 +364,11 @@ func appendFieldErrors(diags *diag.Diagnostics, errs []*kube.FieldError) {
 	for _, e := range errs {
 		diags.AddAttributeError(path.Root(e.Attribute), e.Summary, e.Detail)
 	}
+}
+
+// logAPIWarning sends the API server's warnings to Terraform's log
+// (TF_LOG=WARN shows them) instead of the provider's stderr; applies also
+// report them as warnings.
+func logAPIWarning(ctx context.Context, text string) {
+	tflog.Warn(ctx, "Kubernetes API server warning", map[string]any{"warning": text})
 }

@@ -7,6 +7,7 @@
 package kube
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/pem"
 	"errors"
@@ -53,6 +54,10 @@ type Settings struct {
 	QPS          float32
 	Burst        int
 	FieldManager string
+
+	// LogWarning receives the API server's warnings (see WarningHandler);
+	// client-go's default prints them to stderr.
+	LogWarning func(ctx context.Context, text string)
 }
 
 // ExecSettings configures a client-go credential plugin.
@@ -243,6 +248,9 @@ func (s *Settings) tune(cfg *rest.Config) *rest.Config {
 	cfg.QPS = s.QPS
 	cfg.Burst = s.Burst
 	cfg.UserAgent = s.FieldManager
+	if s.LogWarning != nil {
+		cfg.WarningHandlerWithContext = WarningHandler(s.LogWarning)
+	}
 	return cfg
 }
 

@@ -144,10 +144,10 @@ func (s *Sandbox) StartCrossplane(ctx context.Context) (*Crossplane, error) {
 	// made, which fails until the API server serves them: it is idempotent,
 	// run it again.
 	for attempt := 1; ; attempt++ {
-		init := exec.CommandContext(ctx, binary, "core", "init")
-		init.Env = append(env, "CRDS_PATH="+crds, "WEBHOOK_ENABLED=false",
+		initCmd := exec.CommandContext(ctx, binary, "core", "init")
+		initCmd.Env = append(env, "CRDS_PATH="+crds, "WEBHOOK_ENABLED=false",
 			"TLS_CA_SECRET_NAME=crossplane-root-ca", "TLS_CLIENT_SECRET_NAME=crossplane-tls-client")
-		out, err := init.CombinedOutput()
+		out, err := initCmd.CombinedOutput()
 		_ = os.WriteFile(filepath.Join(dir, "init.log"), out, 0o644)
 		if err == nil {
 			break
