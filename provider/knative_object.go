@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +55,8 @@ type lifecycle struct {
 	typeName string
 	// example is an import ID in messages, such as default/hello.
 	example string
+	// status is what each computed status attribute depends on.
+	status statusDependencies
 }
 
 // objects is the engine's lifecycle for the kind, or nil with an error
@@ -110,8 +113,13 @@ func (l lifecycle) converge(ctx context.Context, timeout time.Duration, creating
 		}
 	}
 	*c.ID = types.StringValue(live.GetNamespace() + "/" + live.GetName())
+	planned := tfsdk.State{Schema: state.Schema}
+	diags.Append(planned.Set(ctx, plan)...)
 	plan.setStatus(live)
 	diags.Append(state.Set(ctx, plan)...)
+	if !creating {
+		l.keepPlannedStatus(ctx, &planned, state, diags)
+	}
 	var notReady *serving.NotReadyError
 	switch {
 	case errors.As(err, &notReady):
@@ -189,4 +197,57 @@ func (l lifecycle) importState(ctx context.Context, req tfresource.ImportStateRe
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("timeouts"), timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
 		"create": types.StringType, "update": types.StringType, "delete": types.StringType})})...)
+}
+
+// statusDependencies names, for each computed status attribute of a
+// resource, the configured attributes whose change can change it. An update
+// keeps every status value none of whose dependencies changes (the URL of a
+// Service whose image changes), so what consumes it is not replanned; the
+// framework would mark them all unknown.
+type statusDependencies map[string][]string
+
+// keepUnchangedStatus is ModifyPlan's part of statusDependencies.
+func (l lifecycle) keepUnchangedStatus(ctx context.Context, req tfresource.ModifyPlanRequest, resp *tfresource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	changed := map[string]bool{}
+	isChanged := func(name string) bool {
+		if c, ok := changed[name]; ok {
+			return c
+		}
+		var planned, prior attr.Value
+		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root(name), &planned)...)
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(name), &prior)...)
+		changed[name] = planned == nil || prior == nil || !planned.Equal(prior) // an unknown value is a change
+		return changed[name]
+	}
+	for attribute, dependencies := range l.status {
+		if slices.ContainsFunc(dependencies, isChanged) {
+			continue
+		}
+		var prior attr.Value
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(attribute), &prior)...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(attribute), prior)...)
+	}
+}
+
+// keepPlannedStatus holds the apply to the status values its plan promised.
+// One can still move under it: a Service's URL when config-domain changes in
+// the same apply. Terraform would refuse the whole result as inconsistent;
+// the state keeps the planned value and the next refresh records Knative's.
+func (l lifecycle) keepPlannedStatus(ctx context.Context, planned, state *tfsdk.State, diags *diag.Diagnostics) {
+	for attribute := range l.status {
+		var promised, got attr.Value
+		diags.Append(planned.GetAttribute(ctx, path.Root(attribute), &promised)...)
+		diags.Append(state.GetAttribute(ctx, path.Root(attribute), &got)...)
+		if promised == nil || promised.IsUnknown() || promised.Equal(got) {
+			continue
+		}
+		diags.Append(state.SetAttribute(ctx, path.Root(attribute), promised)...)
+		diags.AddAttributeWarning(path.Root(attribute), attribute+" changed during the apply",
+			fmt.Sprintf("Knative changed the %s's %s to %s while it was applied, though nothing this apply changed on it should have "+
+				"(a change of Knative's configuration in the same apply?). The state keeps %s until the next refresh records it.",
+				l.kind.Name, attribute, got, promised))
+	}
 }

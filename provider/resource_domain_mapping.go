@@ -36,6 +36,7 @@ var (
 	_ tfresource.ResourceWithConfigure      = (*domainMappingResource)(nil)
 	_ tfresource.ResourceWithImportState    = (*domainMappingResource)(nil)
 	_ tfresource.ResourceWithValidateConfig = (*domainMappingResource)(nil)
+	_ tfresource.ResourceWithModifyPlan     = (*domainMappingResource)(nil)
 )
 
 func newDomainMappingResource() tfresource.Resource { return &domainMappingResource{} }
@@ -143,8 +144,26 @@ func (r *domainMappingResource) ValidateConfig(ctx context.Context, req tfresour
 	}
 }
 
+// domainMappingStatus: the URL is the domain's (the name replaces the
+// mapping), https with TLS; a claim made again can make the mapping Ready.
+var domainMappingStatus = func() statusDependencies {
+	reconciled := []string{"ref", "tls", "labels", "annotations", "claim_domain"}
+	return statusDependencies{
+		"url":                 {"tls"},
+		"address_url":         {"tls"},
+		"observed_generation": {"ref", "tls"},
+		"ready":               reconciled,
+		"conditions":          reconciled,
+	}
+}()
+
 func (r *domainMappingResource) lifecycle() lifecycle {
-	return lifecycle{kind: serving.DomainMapping, data: r.data, typeName: "knative_domain_mapping", example: "default/app.example.com"}
+	return lifecycle{kind: serving.DomainMapping, data: r.data, typeName: "knative_domain_mapping", example: "default/app.example.com", status: domainMappingStatus}
+}
+
+// ModifyPlan keeps the status values an update cannot change.
+func (r *domainMappingResource) ModifyPlan(ctx context.Context, req tfresource.ModifyPlanRequest, resp *tfresource.ModifyPlanResponse) {
+	r.lifecycle().keepUnchangedStatus(ctx, req, resp)
 }
 
 func (m *domainMappingModel) common() *objectCommon {

@@ -35,6 +35,7 @@ var (
 	_ tfresource.ResourceWithConfigure      = (*routeResource)(nil)
 	_ tfresource.ResourceWithImportState    = (*routeResource)(nil)
 	_ tfresource.ResourceWithValidateConfig = (*routeResource)(nil)
+	_ tfresource.ResourceWithModifyPlan     = (*routeResource)(nil)
 )
 
 func newRouteResource() tfresource.Resource { return &routeResource{} }
@@ -132,8 +133,26 @@ func (r *routeResource) ValidateConfig(ctx context.Context, req tfresource.Valid
 	}
 }
 
+// routeStatus: as a Service's (serviceStatus), without revisions of its own.
+var routeStatus = func() statusDependencies {
+	reconciled := []string{"traffic", "labels", "annotations", "cluster_local"}
+	return statusDependencies{
+		"url":                 {"labels", "annotations", "cluster_local"},
+		"address_url":         {"labels", "annotations", "cluster_local"},
+		"traffic_status":      reconciled,
+		"observed_generation": {"traffic"},
+		"ready":               reconciled,
+		"conditions":          reconciled,
+	}
+}()
+
 func (r *routeResource) lifecycle() lifecycle {
-	return lifecycle{kind: serving.Route, data: r.data, typeName: "knative_route", example: "default/preview"}
+	return lifecycle{kind: serving.Route, data: r.data, typeName: "knative_route", example: "default/preview", status: routeStatus}
+}
+
+// ModifyPlan keeps the status values an update cannot change.
+func (r *routeResource) ModifyPlan(ctx context.Context, req tfresource.ModifyPlanRequest, resp *tfresource.ModifyPlanResponse) {
+	r.lifecycle().keepUnchangedStatus(ctx, req, resp)
 }
 
 func (m *routeModel) common() *objectCommon {

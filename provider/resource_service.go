@@ -366,10 +366,12 @@ func startupProbePorts(containers types.List) diag.Diagnostics {
 	return diags
 }
 
-// ModifyPlan refuses a changed template that keeps its explicit revision name
+// ModifyPlan keeps the status values an update cannot change, refuses a
+// changed template that keeps its explicit revision name
 // (Knative cannot create a second revision with the same name) and warns when
 // the cluster's feature flags would make Knative's webhook refuse the Service.
 func (r *serviceResource) ModifyPlan(ctx context.Context, req tfresource.ModifyPlanRequest, resp *tfresource.ModifyPlanResponse) {
+	r.lifecycle().keepUnchangedStatus(ctx, req, resp)
 	// The plan of an update always has unknown computed values; what matters
 	// is that the configured template is known.
 	if req.Plan.Raw.IsNull() || !req.Config.Raw.IsFullyKnown() {
@@ -436,8 +438,25 @@ func normalized(template map[string]any) any {
 	return out
 }
 
+// serviceStatus: the URL depends on what config-domain's template and
+// selectors read (name and namespace replace the Service); revisions on the
+// template; Knative decides readiness again after any change it reconciles.
+var serviceStatus = func() statusDependencies {
+	reconciled := []string{"template", "traffic", "labels", "annotations", "cluster_local", "rollout_duration"}
+	return statusDependencies{
+		"url":                          {"labels", "annotations", "cluster_local"},
+		"address_url":                  {"labels", "annotations", "cluster_local"},
+		"latest_created_revision_name": {"template"},
+		"latest_ready_revision_name":   {"template"},
+		"traffic_status":               {"template", "traffic", "labels", "annotations", "cluster_local"},
+		"observed_generation":          {"template", "traffic"},
+		"ready":                        reconciled,
+		"conditions":                   reconciled,
+	}
+}()
+
 func (r *serviceResource) lifecycle() lifecycle {
-	return lifecycle{kind: serving.Service, data: r.data, typeName: "knative_service", example: "default/hello"}
+	return lifecycle{kind: serving.Service, data: r.data, typeName: "knative_service", example: "default/hello", status: serviceStatus}
 }
 
 func (m *serviceModel) common() *objectCommon {
