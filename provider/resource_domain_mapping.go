@@ -140,7 +140,7 @@ func (r *domainMappingResource) ValidateConfig(ctx context.Context, req tfresour
 		}
 	}
 	if err := serving.ValidateDomainMapping(apis.WithinCreate(ctx), m.toObject(ctx).Object); err != nil {
-		resp.Diagnostics.AddError("Invalid Knative DomainMapping", "Knative's validation rejects this DomainMapping: "+err.Error())
+		addKnativeErrors(ctx, &resp.Diagnostics, req.Config, domainMappingFields, "Invalid Knative DomainMapping", "Knative's validation rejects this DomainMapping", err)
 	}
 }
 

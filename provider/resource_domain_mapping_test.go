@@ -257,13 +257,13 @@ func TestAccDomainMapping_claims(t *testing.T) {
 func TestDomainMapping_badInputsAtPlan(t *testing.T) {
 	for _, tc := range []struct{ name, body, error string }{
 		{"not a domain", `name = "not_a_domain"
-  ref  = { name = "hello" }`, `(?s)Invalid Knative DomainMapping.*invalid\s+name\s+"not_a_domain"`},
+  ref  = { name = "hello" }`, `(?s)Invalid Knative DomainMapping.*line \d+, in resource "knative_domain_mapping" "app":\s+\d+:\s+name = "not_a_domain".*invalid\s+name\s+"not_a_domain"`},
 		{"single label", `name = "localhost"
   ref  = { name = "hello" }`, `(?s)Invalid Knative DomainMapping.*invalid\s+name\s+"localhost".*at\s+least\s+two\s+segments`},
 		{"cluster-local domain", `name = "hello.default.svc.cluster.local"
   ref  = { name = "hello" }`, `(?s)Invalid Knative DomainMapping.*must\s+not\s+be\s+a\s+subdomain\s+of\s+cluster\s+local\s+domain`},
 		{"empty reference kind", `name = "app.example.com"
-  ref  = { name = "hello", kind = "" }`, `(?s)Invalid Knative DomainMapping.*spec.ref.kind`},
+  ref  = { name = "hello", kind = "" }`, `(?s)Invalid Knative DomainMapping.*line \d+, in resource "knative_domain_mapping" "app":\s+\d+:\s+ref  = .*ref.kind:.*spec.ref.kind`},
 		{"no reference", `name = "app.example.com"`, `(?s)The argument "ref" is required`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -129,7 +129,7 @@ func (r *routeResource) ValidateConfig(ctx context.Context, req tfresource.Valid
 		m.Namespace = types.StringValue("default")
 	}
 	if err := serving.ValidateRoute(apis.WithinCreate(ctx), m.toObject(ctx).Object); err != nil {
-		resp.Diagnostics.AddError("Invalid Knative Route", "Knative's validation rejects this Route: "+err.Error())
+		addKnativeErrors(ctx, &resp.Diagnostics, req.Config, routeFields, "Invalid Knative Route", "Knative's validation rejects this Route", err)
 	}
 }
 

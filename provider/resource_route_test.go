@@ -143,7 +143,7 @@ resource "knative_route" "own" {
 func TestRoute_badInputsAtPlan(t *testing.T) {
 	for _, tc := range []struct{ name, traffic, error string }{
 		{"revision and configuration", `[{ revision_name = "hello-v1", configuration_name = "hello", percent = 100 }]`,
-			`(?s)Invalid Knative Route.*expected\s+exactly\s+one,\s+got\s+both.*configurationName`},
+			`(?s)Invalid Knative Route.*line \d+, in resource "knative_route" "preview":\s+\d+:\s+traffic = .*traffic\[0\].configuration_name:\s+expected\s+exactly\s+one,\s+got\s+both.*configurationName`},
 		{"neither revision nor configuration", `[{ percent = 100 }]`, `(?s)Invalid Knative Route.*expected\s+exactly\s+one,\s+got\s+neither`},
 		{"percents not summing to 100", `[{ revision_name = "hello-v1", percent = 60 }, { revision_name = "hello-v2", percent = 30 }]`,
 			`(?s)Invalid Knative Route.*Traffic\s+targets\s+sum\s+to\s+90,\s+want\s+100`},

@@ -341,7 +341,7 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req tfresource.Val
 	// config-features: ModifyPlan checks those against the cluster.
 	obj := m.toObject(ctx)
 	if err := serving.ValidateService(apis.WithinCreate(ctx), obj.Object, serving.EveryFeatureEnabled()); err != nil {
-		resp.Diagnostics.AddError("Invalid Knative Service", "Knative's validation rejects this Service: "+err.Error())
+		addKnativeErrors(ctx, &resp.Diagnostics, req.Config, serviceFields, "Invalid Knative Service", "Knative's validation rejects this Service", err)
 	}
 }
 

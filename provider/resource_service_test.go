@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -241,50 +242,57 @@ func TestAccService_failingRevisionReportsKnativeReason(t *testing.T) {
 }
 
 func TestService_badInputsAtPlan(t *testing.T) {
-	for _, tc := range []struct{ name, body, error string }{
+	// at, when set, is the line of configuration Terraform shows with the
+	// error: the attribute Knative's field path maps to, not the block.
+	for _, tc := range []struct{ name, body, error, at string }{
 		{"traffic not summing to 100", `template = { containers = [{ image = "kind.local/a" }] }
-  traffic = [{ latest_revision = true, percent = 50 }]`, `(?s)Invalid Knative Service.*Traffic\s+targets\s+sum\s+to\s+50,\s+want\s+100`},
+  traffic = [{ latest_revision = true, percent = 50 }]`, `(?s)Invalid Knative Service.*Traffic\s+targets\s+sum\s+to\s+50,\s+want\s+100`, `traffic = \[`},
 		{"duplicate tags", `template = { containers = [{ image = "kind.local/a" }] }
-  traffic = [{ latest_revision = true, percent = 50, tag = "a" }, { revision_name = "hello-1", percent = 50, tag = "a" }]`, `(?s)Invalid Knative Service.*Multiple\s+definitions\s+for\s+"a"`},
-		{"revision name without the service prefix", `template = { name = "other-v1", containers = [{ image = "kind.local/a" }] }`, `(?s)Invalid Knative Service.*must\s+have\s+prefix\s+"hello-"`},
+  traffic = [{ latest_revision = true, percent = 50, tag = "a" }, { revision_name = "hello-1", percent = 50, tag = "a" }]`, `(?s)Invalid Knative Service.*traffic\[0\].tag:.*Multiple\s+definitions\s+for\s+"a"`, `traffic = \[`},
+		{"revision name without the service prefix", `template = { name = "other-v1", containers = [{ image = "kind.local/a" }] }`, `(?s)Invalid Knative Service.*template.name:.*must\s+have\s+prefix\s+"hello-"`, `template = \{ name`},
 		{"min above max scale", `template = {
     containers = [{ image = "kind.local/a" }]
     scaling    = { min_scale = 5, max_scale = 2 }
-  }`, `(?s)Invalid Knative Service.*max-scale=2\s+is\s+less\s+than\s+min-scale=5`},
-		{"bad quantity", `template = { containers = [{ image = "kind.local/a", resources = { limits = { cpu = "lots" } } }] }`, `(?s)Invalid Knative Service`},
-		{"two ports", `template = { containers = [{ image = "kind.local/a", ports = [{ container_port = 80 }, { container_port = 81 }] }] }`, `(?s)Attribute template.containers\[0\].ports list must contain at most 1`},
+  }`, `(?s)Invalid Knative Service.*template.scaling.max_scale:.*max-scale=2\s+is\s+less\s+than\s+min-scale=5`, `template = \{`},
+		{"bad quantity", `template = { containers = [{ image = "kind.local/a", resources = { limits = { cpu = "lots" } } }] }`, `(?s)Invalid Knative Service`, ""},
+		{"two ports", `template = { containers = [{ image = "kind.local/a", ports = [{ container_port = 80 }, { container_port = 81 }] }] }`, `(?s)Attribute template.containers\[0\].ports list must contain at most 1`, ""},
 		{"scaling and annotation both", `template = {
     annotations = { "autoscaling.knative.dev/min-scale" = "1" }
     containers  = [{ image = "kind.local/a" }]
     scaling     = { max_scale = 2 }
-  }`, `(?s)Conflicting scaling settings`},
+  }`, `(?s)Conflicting scaling settings`, ""},
 		{"startup probe without a port", `template = { containers = [{ image = "kind.local/hello", startup_probe = { http_get = { path = "/" } } }] }`,
-			`(?s)Startup probe without a port.*template.containers\[0\].startup_probe.http_get.port`},
-		{"volume mount of no volume", `template = { containers = [{ image = "kind.local/hello", volume_mounts = [{ name = "data", mount_path = "/data" }] }] }`,
-			`(?s)Invalid Knative Service.*volumeMount\s+has\s+no\s+matching\s+volume`},
+			`(?s)Startup probe without a port.*template.containers\[0\].startup_probe.http_get.port`, ""},
+		{"volume mount of no volume", `template = {
+    containers = [{ image = "kind.local/hello", volume_mounts = [{ name = "data", mount_path = "/data" }] }]
+  }`, `(?s)Invalid Knative Service.*template.containers\[0\].volume_mounts\[0\].name:.*volumeMount\s+has\s+no\s+matching\s+volume`, `template = \{`},
 		{"volume with two sources", `template = {
     containers = [{ image = "kind.local/hello", volume_mounts = [{ name = "data", mount_path = "/data", read_only = true }] }]
     volumes    = [{ name = "data", secret = { secret_name = "a" }, config_map = { name = "b" } }]
-  }`, `(?s)Invalid Knative Service.*expected\s+exactly\s+one,\s+got\s+both`},
+  }`, `(?s)Invalid Knative Service.*template.volumes\[0\].secret:.*expected\s+exactly\s+one,\s+got\s+both`, `template = \{`},
 		{"bad file mode", `template = {
     containers = [{ image = "kind.local/hello" }]
     volumes    = [{ name = "data", secret = { secret_name = "a", default_mode = 1000 } }]
-  }`, `(?s)template.volumes\[0\].secret.default_mode.*between\s+0\s+and\s+511`},
+  }`, `(?s)template.volumes\[0\].secret.default_mode.*between\s+0\s+and\s+511`, ""},
 		{"bad empty dir size", `template = {
     containers = [{ image = "kind.local/hello" }]
     volumes    = [{ name = "data", empty_dir = { size_limit = "big" } }]
-  }`, `(?s)Invalid Knative Service`},
+  }`, `(?s)Invalid Knative Service`, ""},
 		{"bad rollout duration", `rollout_duration = "soon"
-  template = { containers = [{ image = "kind.local/a" }] }`, `(?s)Invalid Knative Service.*rollout-duration`},
+  template = { containers = [{ image = "kind.local/a" }] }`, `(?s)Invalid Knative Service.*rollout-duration`, `rollout_duration = "soon"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			expect := tc.error
+			if tc.at != "" {
+				expect = `(?s)line \d+, in resource "knative_service" "hello":\s+\d+:\s+` + tc.at + `.*` + strings.TrimPrefix(tc.error, "(?s)Invalid Knative Service.*")
+			}
 			resource.UnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
 					// Nothing listens on port 1: these errors come before any cluster contact.
 					Config:      "provider \"knative\" {\n  host = \"https://127.0.0.1:1\"\n}\nresource \"knative_service\" \"hello\" {\n  name = \"hello\"\n  " + tc.body + "\n}\n",
 					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.error),
+					ExpectError: regexp.MustCompile(expect),
 				}},
 			})
 		})

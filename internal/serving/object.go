@@ -109,7 +109,7 @@ func validateTyped[T interface {
 	}
 	typed.SetDefaults(ctx)
 	if fe := typed.Validate(ctx).Filter(apis.ErrorLevel); fe != nil {
-		return errors.New(fe.Error())
+		return fe // each of fe.WrappedErrors() names its field paths
 	}
 	return nil
 }
