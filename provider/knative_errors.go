@@ -88,10 +88,15 @@ func metadataCandidates(rest string, base path.Path, special map[string]path.Pat
 // containers[0].readinessProbe.httpGet -> containers[0].readiness_probe.http_get.
 func attributePath(base path.Path, field string) path.Path {
 	p := base
+	mapKey := false
 	for _, segment := range strings.Split(field, ".") {
 		name, indexes, _ := strings.Cut(segment, "[")
-		if name != "" {
+		switch {
+		case mapKey:
+			p, mapKey = p.AtMapKey(name), false
+		case name != "":
 			p = p.AtName(snakeCase(name))
+			mapKey = mapAttributes[name]
 		}
 		for _, index := range strings.Split(indexes, "[") {
 			index = strings.TrimSuffix(index, "]")
@@ -107,6 +112,10 @@ func attributePath(base path.Path, field string) path.Path {
 	}
 	return p
 }
+
+// mapAttributes are the map-valued fields of a pod spec whose keys Knative's
+// and apimachinery's paths write as a further segment (limits.cpu).
+var mapAttributes = map[string]bool{"limits": true, "requests": true, "nodeSelector": true}
 
 // snakeCase is kubeName's inverse: readOnly -> read_only.
 func snakeCase(name string) string {

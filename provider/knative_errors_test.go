@@ -28,6 +28,8 @@ func TestKnativeFieldsCandidates(t *testing.T) {
 		{routeFields, "spec.traffic[0].configurationName", []path.Path{path.Root("traffic").AtListIndex(0).AtName("configuration_name")}},
 		{domainMappingFields, "spec.ref.apiVersion", []path.Path{path.Root("ref").AtName("api_version")}},
 		{domainMappingFields, "spec.tls.secretName", []path.Path{path.Root("tls").AtName("secret_name")}},
+		{serviceFields, "spec.template.spec.containers[0].resources.limits.cpu",
+			[]path.Path{path.Root("template").AtName("containers").AtListIndex(0).AtName("resources").AtName("limits").AtMapKey("cpu")}},
 		{serviceFields, "status", nil},
 	} {
 		got := tc.fields.candidates(tc.field)

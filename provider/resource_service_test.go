@@ -254,7 +254,22 @@ func TestService_badInputsAtPlan(t *testing.T) {
     containers = [{ image = "kind.local/a" }]
     scaling    = { min_scale = 5, max_scale = 2 }
   }`, `(?s)Invalid Knative Service.*template.scaling.max_scale:.*max-scale=2\s+is\s+less\s+than\s+min-scale=5`, `template = \{`},
-		{"bad quantity", `template = { containers = [{ image = "kind.local/a", resources = { limits = { cpu = "lots" } } }] }`, `(?s)Invalid Knative Service`, ""},
+		{"bad quantity", `template = { containers = [{ image = "kind.local/app", resources = { limits = { cpu = "lots" } } }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].resources.limits\["cpu"\]:.*Kubernetes\s+quantity`, `template = \{`},
+		{"environment variable name with =", `template = { containers = [{ image = "kind.local/app", env = [{ name = "A=B", value = "1" }] }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].env\[0\].name:.*'='`, `template = \{`},
+		{"secret key reference of a bad name", `template = { containers = [{ image = "kind.local/app", env = [{ name = "A", value_from = { secret_key_ref = { name = "My_Secret", key = "k" } } }] }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].env\[0\].value_from.secret_key_ref.name:.*RFC\s+1123\s+subdomain`, `template = \{`},
+		{"image pull secret of a bad name", `template = {
+    containers         = [{ image = "kind.local/app" }]
+    image_pull_secrets = [{ name = "-creds" }]
+  }`, `(?s)Invalid Knative Service.*template.image_pull_secrets\[0\].name:.*RFC\s+1123\s+subdomain`, `template = \{`},
+		{"namespace not a DNS label", `namespace = "Bad_NS"
+  template = { containers = [{ image = "kind.local/app" }] }`, `(?s)Invalid Knative Service.*namespace:.*RFC\s+1123\s+label`, `namespace = "Bad_NS"`},
+		{"label value with a space", `labels   = { team = "web team" }
+  template = { containers = [{ image = "kind.local/app" }] }`, `(?s)Invalid Knative Service.*labels:.*a\s+valid\s+label\s+must`, `labels   = \{`},
+		{"port out of range", `template = { containers = [{ image = "kind.local/app", ports = [{ container_port = 70000 }] }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].ports\[0\].container_port:.*between\s+1\s+and\s+65535`, `template = \{`},
 		{"two ports", `template = { containers = [{ image = "kind.local/a", ports = [{ container_port = 80 }, { container_port = 81 }] }] }`, `(?s)Attribute template.containers\[0\].ports list must contain at most 1`, ""},
 		{"scaling and annotation both", `template = {
     annotations = { "autoscaling.knative.dev/min-scale" = "1" }
@@ -277,7 +292,7 @@ func TestService_badInputsAtPlan(t *testing.T) {
 		{"bad empty dir size", `template = {
     containers = [{ image = "kind.local/hello" }]
     volumes    = [{ name = "data", empty_dir = { size_limit = "big" } }]
-  }`, `(?s)Invalid Knative Service`, ""},
+  }`, `(?s)Invalid Knative Service.*template.volumes\[0\].empty_dir.size_limit:.*Kubernetes\s+quantity`, `template = \{`},
 		{"bad rollout duration", `rollout_duration = "soon"
   template = { containers = [{ image = "kind.local/a" }] }`, `(?s)Invalid Knative Service.*rollout-duration`, `rollout_duration = "soon"`},
 	} {

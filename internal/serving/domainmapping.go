@@ -35,7 +35,7 @@ var DomainMapping = &Kind{
 // ValidateDomainMapping runs Knative's own defaulting and validation (the
 // webhook's rules) on a DomainMapping.
 func ValidateDomainMapping(ctx context.Context, obj map[string]any) error {
-	return validateTyped(ctx, obj, &servingv1beta1.DomainMapping{})
+	return validateTyped(ctx, obj, &servingv1beta1.DomainMapping{}, nil) // the domain: Knative checks it
 }
 
 // Claims creates, reads and releases the ClusterDomainClaims that let

@@ -98,18 +98,23 @@ func TrimSystemKeys(meta map[string]any) {
 }
 
 // validateTyped converts obj into Knative's typed object, defaults and
-// validates it. Knative's warning level (such as insecure security-context
-// defaults) is advice the webhook also only warns about: not a reason to fail.
+// validates it as Knative's webhook would, and checks the Kubernetes rules
+// Knative leaves to the API server (kubernetesRules). Each of the returned
+// *apis.FieldError's WrappedErrors names its field paths.
 func validateTyped[T interface {
 	SetDefaults(context.Context)
 	Validate(context.Context) *apis.FieldError
-}](ctx context.Context, obj map[string]any, typed T) error {
+}](ctx context.Context, obj map[string]any, typed T, name nameRule) error {
+	rules := kubernetesRules(obj, name)
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, typed); err != nil {
+		if rules != nil {
+			return rules // what made it unreadable (a quantity), at its field
+		}
 		return err
 	}
 	typed.SetDefaults(ctx)
-	if fe := typed.Validate(ctx).Filter(apis.ErrorLevel); fe != nil {
-		return fe // each of fe.WrappedErrors() names its field paths
+	if fe := typed.Validate(ctx).Filter(apis.ErrorLevel).Also(rules); fe != nil {
+		return fe
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -32,7 +34,7 @@ var Route = &Kind{
 // ValidateRoute runs Knative's own defaulting and validation (the webhook's
 // rules) on a Route.
 func ValidateRoute(ctx context.Context, obj map[string]any) error {
-	return validateTyped(ctx, obj, &servingv1.Route{})
+	return validateTyped(ctx, obj, &servingv1.Route{}, apivalidation.NameIsDNS1035Label)
 }
 
 // withoutTrafficDefaults drops the latestRevision Knative's webhook fills in

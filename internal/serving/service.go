@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,7 +35,7 @@ func ValidateService(ctx context.Context, obj map[string]any, features *apisconf
 		cfg.Features = features
 		ctx = apisconfig.ToContext(ctx, &cfg)
 	}
-	return validateTyped(ctx, obj, &servingv1.Service{})
+	return validateTyped(ctx, obj, &servingv1.Service{}, apivalidation.NameIsDNS1035Label)
 }
 
 // EveryFeatureEnabled is config-features with every pod spec field Knative
