@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	tfresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 )
@@ -249,5 +250,50 @@ func (l lifecycle) keepPlannedStatus(ctx context.Context, planned, state *tfsdk.
 			fmt.Sprintf("Knative changed the %s's %s to %s while it was applied, though nothing this apply changed on it should have "+
 				"(a change of Knative's configuration in the same apply?). The state keeps %s until the next refresh records it.",
 				l.kind.Name, attribute, got, promised))
+	}
+}
+
+// dryRun judges a planned create or update on the cluster (plan_dry_run):
+// the API server, Knative's webhook and admission policies see the object as
+// the apply will send it, and nothing is persisted. Only a resource with a
+// change, whose configuration is fully known, pays for it; a refresh never
+// does. A cluster that cannot be reached or does not serve the kind yet
+// (Knative Serving installed in the same apply) is no error.
+func (l lifecycle) dryRun(ctx context.Context, req tfresource.ModifyPlanRequest, plan objectModel, fields knativeFields, diags *diag.Diagnostics) {
+	if l.data == nil || !l.data.PlanDryRun || req.Plan.Raw.IsNull() || !req.Config.Raw.IsFullyKnown() ||
+		(!req.State.Raw.IsNull() && req.Plan.Raw.Equal(req.State.Raw)) {
+		return
+	}
+	clients, err := l.data.Clients.Get()
+	if err != nil {
+		return // the connection settings are not known yet
+	}
+	ctx, cancel := context.WithTimeout(ctx, dryRunTimeout)
+	defer cancel()
+	verdict := l.kind.On(clients).DryRunApply(ctx, plan.toObject(ctx))
+	switch {
+	case verdict.Skipped != "":
+		tflog.Debug(ctx, "plan-time dry-run skipped", map[string]any{"reason": verdict.Skipped})
+	case verdict.Warning != "":
+		diags.AddWarning("The cluster could not judge this "+l.kind.Name, "A dry-run apply at plan time (plan_dry_run): "+verdict.Warning+".")
+	case verdict.Refused != nil:
+		addKnativeErrors(ctx, diags, req.Config, fields, "The cluster refuses this "+l.kind.Name,
+			"A dry-run apply at plan time (plan_dry_run) was refused", verdict.Refused)
+	}
+}
+
+// dryRunTimeout bounds a plan's wait for a cluster that does not answer.
+const dryRunTimeout = 20 * time.Second
+
+// modifyPlan is the plan step of a resource with nothing of its own to
+// check there: status kept where the change cannot alter it, then the
+// dry-run of plan (a new model of the resource's type).
+func (l lifecycle) modifyPlan(ctx context.Context, req tfresource.ModifyPlanRequest, resp *tfresource.ModifyPlanResponse, plan objectModel, fields knativeFields) {
+	l.keepUnchangedStatus(ctx, req, resp)
+	if req.Plan.Raw.IsNull() || !req.Config.Raw.IsFullyKnown() {
+		return
+	}
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...); !resp.Diagnostics.HasError() {
+		l.dryRun(ctx, req, plan, fields, &resp.Diagnostics)
 	}
 }

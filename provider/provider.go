@@ -66,6 +66,7 @@ type providerModel struct {
 	QPS                   types.Float64 `tfsdk:"qps"`
 	Burst                 types.Int64   `tfsdk:"burst"`
 	FieldManager          types.String  `tfsdk:"field_manager"`
+	PlanDryRun            types.Bool    `tfsdk:"plan_dry_run"`
 }
 
 type execModel struct {
@@ -79,6 +80,9 @@ type execModel struct {
 type ProviderData struct {
 	Clients *kube.LazyClients
 	Version string
+	// PlanDryRun sends planned creates and updates to the cluster as dry-run
+	// applies (see lifecycle.dryRun).
+	PlanDryRun bool
 }
 
 func (p *knativeProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -143,6 +147,14 @@ func (p *knativeProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Description: "Field manager name for server-side apply: the owner of the fields this provider writes. Default \"terraform-provider-knative\". Can also be set with KNATIVE_FIELD_MANAGER.",
 				Validators:  []validator.String{stringvalidator.LengthBetween(1, 128)},
 			},
+			"plan_dry_run": schema.BoolAttribute{
+				Optional: true,
+				Description: "At plan time, send each planned create or update of a knative_service, knative_route or " +
+					"knative_domain_mapping to the cluster as a server-side dry-run apply, so the API server, Knative's webhook " +
+					"and admission policies judge it as the apply will; nothing is persisted. Skipped while the cluster cannot be " +
+					"reached or does not serve Knative's API yet (Knative installed in the same apply). Default true. Can also " +
+					"be set with KNATIVE_PLAN_DRY_RUN.",
+			},
 		},
 		Blocks: map[string]schema.Block{
 			"exec": schema.ListNestedBlock{
@@ -195,7 +207,13 @@ func (p *knativeProvider) Configure(ctx context.Context, req provider.ConfigureR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	data := &ProviderData{Version: p.version}
+	data := &ProviderData{Version: p.version, PlanDryRun: true}
+	switch {
+	case !cfg.PlanDryRun.IsNull() && !cfg.PlanDryRun.IsUnknown():
+		data.PlanDryRun = cfg.PlanDryRun.ValueBool()
+	case os.Getenv("KNATIVE_PLAN_DRY_RUN") != "":
+		data.PlanDryRun = envBool(&resp.Diagnostics, "KNATIVE_PLAN_DRY_RUN")
+	}
 	if !known {
 		tflog.Debug(ctx, "provider connection settings are unknown until apply; cluster access deferred")
 		data.Clients = kube.UnavailableClients(kube.ErrSettingsUnknown)

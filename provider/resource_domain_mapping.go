@@ -161,9 +161,10 @@ func (r *domainMappingResource) lifecycle() lifecycle {
 	return lifecycle{kind: serving.DomainMapping, data: r.data, typeName: "knative_domain_mapping", example: "default/app.example.com", status: domainMappingStatus}
 }
 
-// ModifyPlan keeps the status values an update cannot change.
+// ModifyPlan keeps the status values an update cannot change and judges the
+// change with a dry-run apply.
 func (r *domainMappingResource) ModifyPlan(ctx context.Context, req tfresource.ModifyPlanRequest, resp *tfresource.ModifyPlanResponse) {
-	r.lifecycle().keepUnchangedStatus(ctx, req, resp)
+	r.lifecycle().modifyPlan(ctx, req, resp, &domainMappingModel{}, domainMappingFields)
 }
 
 func (m *domainMappingModel) common() *objectCommon {

@@ -150,9 +150,10 @@ func (r *routeResource) lifecycle() lifecycle {
 	return lifecycle{kind: serving.Route, data: r.data, typeName: "knative_route", example: "default/preview", status: routeStatus}
 }
 
-// ModifyPlan keeps the status values an update cannot change.
+// ModifyPlan keeps the status values an update cannot change and judges the
+// change with a dry-run apply.
 func (r *routeResource) ModifyPlan(ctx context.Context, req tfresource.ModifyPlanRequest, resp *tfresource.ModifyPlanResponse) {
-	r.lifecycle().keepUnchangedStatus(ctx, req, resp)
+	r.lifecycle().modifyPlan(ctx, req, resp, &routeModel{}, routeFields)
 }
 
 func (m *routeModel) common() *objectCommon {

@@ -382,7 +382,11 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req tfresource.ModifyP
 	if resp.Diagnostics.HasError() || plan.Template == nil {
 		return
 	}
-	r.warnAboutFeatureFlags(ctx, &plan, &resp.Diagnostics)
+	if !r.warnAboutFeatureFlags(ctx, &plan, &resp.Diagnostics) {
+		// Not when a feature flag is off: the webhook would refuse what a
+		// knative_serving_config in the same apply may be enabling.
+		r.lifecycle().dryRun(ctx, req, &plan, serviceFields, &resp.Diagnostics)
+	}
 	if req.State.Raw.IsNull() {
 		return
 	}
@@ -406,25 +410,27 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req tfresource.ModifyP
 // config-features flags against the cluster's flags. It warns rather than
 // fails: a knative_serving_config in the same apply may be enabling them.
 // Services that need no flag cost no request.
-func (r *serviceResource) warnAboutFeatureFlags(ctx context.Context, plan *serviceModel, diags *diag.Diagnostics) {
+func (r *serviceResource) warnAboutFeatureFlags(ctx context.Context, plan *serviceModel, diags *diag.Diagnostics) (warned bool) {
 	obj := plan.toObject(ctx).Object
 	if serving.ValidateService(apis.WithinCreate(ctx), obj, nil) == nil || r.data == nil {
-		return
+		return false
 	}
 	clients, err := r.data.Clients.Get()
 	if err != nil {
-		return // the cluster is not known yet; the webhook decides at apply
+		return false // the cluster is not known yet; the webhook decides at apply
 	}
 	features, err := serving.ClusterFeatures(ctx, clients)
 	if err != nil || features == nil {
-		return
+		return false
 	}
 	if err := serving.ValidateService(apis.WithinCreate(ctx), obj, features); err != nil {
+		warned = true
 		diags.AddAttributeWarning(path.Root("template"), "Knative feature flag not enabled",
 			"With the cluster's current config-features, Knative's webhook refuses this Service: "+err.Error()+". "+
 				"Enable the flag the field needs (such as kubernetes.podspec-nodeselector, kubernetes.podspec-tolerations or "+
 				"kubernetes.podspec-fieldref) with a knative_serving_config named \"features\" that this Service depends on, or the apply fails.")
 	}
+	return warned
 }
 
 // normalized makes two objects comparable: JSON numbers, no revision name.

@@ -1,0 +1,120 @@
+package provider_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+)
+
+// teamLabelPolicy is an admission rule of the cluster's own that Knative's
+// validation knows nothing of: Knative Services need a team label.
+func teamLabelPolicy(t *testing.T, clients *kube.Clients) {
+	t.Helper()
+	ctx := context.Background()
+	policies := clients.Kubernetes.AdmissionregistrationV1()
+	fail := admissionv1.Fail
+	policy := &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "knative-services-need-a-team"},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: &fail,
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionv1.RuleWithOperations{
+					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+					Rule:       admissionv1.Rule{APIGroups: []string{"serving.knative.dev"}, APIVersions: []string{"v1"}, Resources: []string{"services"}},
+				},
+			}}},
+			Validations: []admissionv1.Validation{{
+				Expression: "has(object.metadata.labels) && 'team' in object.metadata.labels",
+				Message:    "Knative Services need a team label",
+			}},
+		},
+	}
+	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "knative-services-need-a-team"},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName: policy.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+		},
+	}
+	if _, err := policies.ValidatingAdmissionPolicies().Create(ctx, policy, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	if _, err := policies.ValidatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = policies.ValidatingAdmissionPolicyBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
+		_ = policies.ValidatingAdmissionPolicies().Delete(context.Background(), policy.Name, metav1.DeleteOptions{})
+	})
+}
+
+// TestAccPlanDryRun: a rule only the cluster knows (an admission policy) fails
+// the plan, not the apply, and nothing is written; plan_dry_run = false
+// leaves the verdict to the apply. The runtime is installed in the first step
+// with its Service, as users do: the dry-run of a kind the cluster does not
+// serve yet is skipped.
+func TestAccPlanDryRun(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	const unlabelled = `  template = { containers = [{ image = "kind.local/hello:v1" }] }`
+	labelled := "  labels = { team = \"web\" }\n" + unlabelled
+	withoutDryRun := func(config string) string {
+		return strings.Replace(config, "provider \"knative\" {\n", "provider \"knative\" {\n  plan_dry_run = false\n", 1)
+	}
+	other := func(labels string) string {
+		return withService(c, labelled) + `
+resource "knative_service" "other" {
+  name       = "other"
+  depends_on = [knative_serving.this]
+` + labels + `  template   = { containers = [{ image = "kind.local/hello:v1" }] }
+}
+`
+	}
+	otherAbsent := func() {
+		_, err := clients.Dynamic.Resource(knativeServices).Namespace("default").Get(context.Background(), "other", metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			t.Fatalf("the Knative Service other exists after plans only (a dry-run persisted it?): %v", err)
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{
+			{Config: withService(c, labelled)},
+			{
+				// The label removed under a policy that requires it: the plan fails with the policy's words.
+				PreConfig:   func() { teamLabelPolicy(t, clients) },
+				Config:      withService(c, unlabelled),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)The cluster refuses this Knative Service.*dry-run apply at plan time.*Knative\s+Services\s+need\s+a\s+team\s+label`),
+			},
+			{
+				// Without the dry-run the plan cannot know; the apply refuses.
+				Config:      withoutDryRun(withService(c, unlabelled)),
+				ExpectError: regexp.MustCompile(`(?s)Applying the Knative Service failed.*Knative\s+Services\s+need\s+a\s+team\s+label`),
+			},
+			{Config: withService(c, labelled)},
+			{
+				// A new Service the policy accepts: the plan creates it, the dry-run persisted nothing.
+				Config:             other("  labels = { team = \"api\" }\n"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// One it refuses: refused at plan.
+				PreConfig:   otherAbsent,
+				Config:      other(""),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)The cluster refuses this Knative Service.*team\s+label`),
+			},
+		},
+	})
+}
