@@ -107,6 +107,18 @@ func (r *servingConfigResource) ValidateConfig(ctx context.Context, req resource
 			resp.Diagnostics.AddAttributeError(path.Root("data"), "Invalid config-"+name, "Knative rejects these values together: "+err.Error())
 		}
 	}
+	if !failed {
+		for _, k := range serving.IneffectiveConfigValues(name, data) {
+			instead := "its built-in default"
+			if d := serving.ReleaseConfigValue(name, k); d != "" {
+				instead = fmt.Sprintf("its default, %q", d)
+			}
+			resp.Diagnostics.AddAttributeWarning(path.Root("data").AtMapKey(k), "config-"+name+" value changes nothing",
+				fmt.Sprintf("Knative reads %s = %q as %s. Either that is the default already, or Knative cannot read the value "+
+					"and silently uses the default instead, and the cluster would not behave as this configuration says: check "+
+					"the spelling and the format (the _example of config-%s documents them).", k, data[k], instead, name))
+		}
+	}
 	for _, k := range serving.UnknownConfigKeys(name, data) {
 		resp.Diagnostics.AddAttributeWarning(path.Root("data").AtMapKey(k), "Unknown config-"+name+" key",
 			fmt.Sprintf("Knative Serving %s does not document %q in config-%s, and ignores keys it does not know. Check the spelling.", manifests.DefaultVersion, k, name))

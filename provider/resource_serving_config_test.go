@@ -135,6 +135,14 @@ func TestServingConfig_badValuesAtPlan(t *testing.T) {
   data = { "domain-template" = "{{.Name}" }`, `(?s)Invalid config-network value.*domain-template`},
 		{"gc number", `name = "gc"
   data = { "min-non-active-revisions" = "x" }`, `(?s)Invalid config-gc value.*invalid\s+syntax`},
+		{"misspelt feature flag", `name = "features"
+  data = { "kubernetes.podspec-affinity" = "enabeld" }`, `(?s)Invalid config-features value.*line \d+, in resource.*data = .*kubernetes.podspec-affinity:\s+a\s+feature\s+flag\s+is\s+Enabled,\s+Disabled\s+or\s+Allowed`},
+		{"domain that is no domain", `name = "domain"
+  data = { "example com" = "" }`, `(?s)Invalid config-domain value.*"example com"\s+is\s+not\s+a\s+domain\s+Knative\s+can\s+serve`},
+		{"negative duration", `name = "autoscaler"
+  data = { "stable-window" = "-60s" }`, `(?s)Invalid config-autoscaler value.*stable-window`},
+		{"bad bool", `name = "autoscaler"
+  data = { "enable-scale-to-zero" = "ture" }`, `(?s)Invalid config-autoscaler value.*enable-scale-to-zero.*invalid\s+syntax`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resource.UnitTest(t, resource.TestCase{

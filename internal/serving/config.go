@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
 	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
 	netcfg "knative.dev/networking/pkg/config"
 	"knative.dev/pkg/leaderelection"
@@ -36,27 +39,22 @@ const ExampleKey = "_example"
 // configParsers validate a config map's data with Knative's own parsers, the
 // ones its controllers and webhook use. Maps without a parser are only checked
 // for unknown keys.
-var configParsers = map[string]func(map[string]string) error{
-	"autoscaler": func(d map[string]string) error { _, err := asconfig.NewConfigFromMap(d); return err },
-	"certmanager": func(d map[string]string) error {
-		_, err := certconfig.NewCertManagerConfigFromConfigMap(configMap(d))
-		return err
+var configParsers = map[string]func(map[string]string) (any, error){
+	"autoscaler": func(d map[string]string) (any, error) { return asconfig.NewConfigFromMap(d) },
+	"certmanager": func(d map[string]string) (any, error) {
+		return certconfig.NewCertManagerConfigFromConfigMap(configMap(d))
 	},
-	"defaults":   func(d map[string]string) error { _, err := apisconfig.NewDefaultsConfigFromMap(d); return err },
-	"deployment": func(d map[string]string) error { _, err := deployment.NewConfigFromMap(d); return err },
-	"domain": func(d map[string]string) error {
-		_, err := routeconfig.NewDomainFromConfigMap(configMap(d))
-		return err
+	"defaults":   func(d map[string]string) (any, error) { return apisconfig.NewDefaultsConfigFromMap(d) },
+	"deployment": func(d map[string]string) (any, error) { return deployment.NewConfigFromMap(d) },
+	"domain":     func(d map[string]string) (any, error) { return routeconfig.NewDomainFromConfigMap(configMap(d)) },
+	"features":   func(d map[string]string) (any, error) { return apisconfig.NewFeaturesConfigFromMap(d) },
+	"gc": func(d map[string]string) (any, error) {
+		return gc.NewConfigFromConfigMapFunc(context.Background())(configMap(d))
 	},
-	"features": func(d map[string]string) error { _, err := apisconfig.NewFeaturesConfigFromMap(d); return err },
-	"gc": func(d map[string]string) error {
-		_, err := gc.NewConfigFromConfigMapFunc(context.Background())(configMap(d))
-		return err
-	},
-	"leader-election": func(d map[string]string) error { _, err := leaderelection.NewConfigFromMap(d); return err },
-	"logging":         func(d map[string]string) error { _, err := logging.NewConfigFromMap(d); return err },
-	"network":         func(d map[string]string) error { _, err := netcfg.NewConfigFromMap(d); return err },
-	"observability":   func(d map[string]string) error { _, err := servingobservability.NewFromMap(d); return err },
+	"leader-election": func(d map[string]string) (any, error) { return leaderelection.NewConfigFromMap(d) },
+	"logging":         func(d map[string]string) (any, error) { return logging.NewConfigFromMap(d) },
+	"network":         func(d map[string]string) (any, error) { return netcfg.NewConfigFromMap(d) },
+	"observability":   func(d map[string]string) (any, error) { return servingobservability.NewFromMap(d) },
 	"tracing":         nil,
 }
 
@@ -78,9 +76,32 @@ func configMap(data map[string]string) *corev1.ConfigMap {
 // release itself sets (such as config-deployment's queue-sidecar-image) are
 // filled in from the release when data does not have them, as on the cluster.
 func ValidateConfig(name string, data map[string]string) error {
+	if name == "domain" {
+		for k := range data {
+			if msgs := validation.IsDNS1123Subdomain(k); len(msgs) > 0 && k != ExampleKey {
+				return fmt.Errorf("%q is not a domain Knative can serve: %s", k, strings.Join(msgs, "; "))
+			}
+		}
+	}
+	if name == "features" {
+		// A feature flag Knative cannot read is off (or whatever its default
+		// is), silently: a misspelt "enabled" must not pass.
+		for _, k := range IneffectiveConfigValues(name, data) {
+			if !slices.Contains([]string{"enabled", "disabled", "allowed", "allowrootbounded"}, strings.ToLower(strings.TrimSpace(data[k]))) {
+				return fmt.Errorf("%s: a feature flag is Enabled, Disabled or Allowed; Knative would ignore %q and keep the default", k, data[k])
+			}
+		}
+	}
+	_, err := parseConfig(name, data)
+	return err
+}
+
+// parseConfig is config-<name> as Knative reads data on the cluster; nil
+// for a map without a parser.
+func parseConfig(name string, data map[string]string) (any, error) {
 	parse := configParsers[name]
 	if parse == nil {
-		return nil
+		return nil, nil
 	}
 	merged := map[string]string{}
 	for k, v := range releaseConfigData(name) {
@@ -92,6 +113,37 @@ func ValidateConfig(name string, data map[string]string) error {
 		merged[k] = v
 	}
 	return parse(merged)
+}
+
+// ReleaseConfigValue is the value the release sets for key in config-<name>;
+// empty when it sets none (the key's default is built in).
+func ReleaseConfigValue(name, key string) string { return releaseConfigData(name)[key] }
+
+// IneffectiveConfigValues lists the keys of data whose value changes nothing
+// in how Knative reads config-<name>: a value its parser cannot read (a
+// misspelt feature flag, a duration without its unit) is silently replaced
+// by the default, and the cluster behaves other than the configuration says.
+func IneffectiveConfigValues(name string, data map[string]string) []string {
+	if configParsers[name] == nil || name == "domain" {
+		return nil
+	}
+	defaults, err := parseConfig(name, nil)
+	if err != nil {
+		return nil
+	}
+	release := releaseConfigData(name)
+	var keys []string
+	for k, v := range data {
+		if k == ExampleKey || strings.EqualFold(strings.TrimSpace(v), strings.TrimSpace(release[k])) || !knownConfigKeys(name)[k] {
+			continue
+		}
+		parsed, err := parseConfig(name, map[string]string{k: v})
+		if err == nil && reflect.DeepEqual(parsed, defaults) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // UnknownConfigKeys lists keys of data that config-<name>'s documentation

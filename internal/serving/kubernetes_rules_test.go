@@ -75,3 +75,22 @@ func TestKubernetesRules(t *testing.T) {
 		t.Errorf("a valid Service: %v", err)
 	}
 }
+
+// TestIneffectiveConfigValues: a value Knative's parser reads as the default
+// (a misspelt flag) is reported; a value that changes something is not.
+func TestIneffectiveConfigValues(t *testing.T) {
+	got := IneffectiveConfigValues("features", map[string]string{
+		"kubernetes.podspec-affinity": "enabeld", "kubernetes.podspec-tolerations": "enabled"})
+	if len(got) != 1 || got[0] != "kubernetes.podspec-affinity" {
+		t.Errorf("features: %v, want the misspelt flag only", got)
+	}
+	if got := IneffectiveConfigValues("autoscaler", map[string]string{"max-scale": "10"}); len(got) != 0 {
+		t.Errorf("autoscaler max-scale 10 changes the max scale, reported as ineffective: %v", got)
+	}
+	if err := ValidateConfig("features", map[string]string{"kubernetes.podspec-affinity": "enabeld"}); err == nil {
+		t.Error("a misspelt feature flag passes validation")
+	}
+	if err := ValidateConfig("domain", map[string]string{"example com": ""}); err == nil {
+		t.Error("a domain key that is no domain passes validation")
+	}
+}
