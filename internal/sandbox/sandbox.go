@@ -158,9 +158,9 @@ func (s *Sandbox) create(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		err := s.kwokctl(ctx, "create", "cluster", "--name", s.Name, "--runtime", "binary",
 			"--config", configPath, "--kubeconfig", s.Kubeconfig, "--wait", "2m")
-		if err == nil && !s.healthy(ctx) {
+		if err == nil && !s.becomesReady(ctx) {
 			// kwokctl reports a cluster that never served only in its log.
-			err = fmt.Errorf("its API server is not serving%s", s.componentFailures())
+			err = fmt.Errorf("its API server is not ready%s", s.componentFailures())
 		}
 		if err == nil {
 			return nil
@@ -175,6 +175,16 @@ func (s *Sandbox) create(ctx context.Context) error {
 		}
 		fmt.Fprintf(s.opts.Log, "sandbox %q did not start (%v); trying once more\n", s.Name, err)
 	}
+}
+
+// becomesReady waits for the API server's /readyz: kwokctl's wait ends at
+// /healthz, and readiness (post-start hooks) follows a little later. A
+// component that died (a port taken) never gets there.
+func (s *Sandbox) becomesReady(ctx context.Context) bool {
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		return s.healthy(ctx), nil
+	})
+	return err == nil
 }
 
 // teardown stops whatever a failed start left running.
