@@ -241,23 +241,10 @@ func TestAccProvider_secretsNotLogged(t *testing.T) {
 }
 
 // Bad provider configurations fail at plan with the attribute and the rule.
-func TestProvider_badConfigurations(t *testing.T) {
-	dir := t.TempDir()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c1, cluster: {server: "https://127.0.0.1:6443"}}]
-users: [{name: u1, user: {token: abc}}]
-contexts: [{name: ctx1, context: {cluster: c1, user: u1}}]
-current-context: ctx1
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name   string
-		config string
-		error  string
-	}{
+// badProviderSettings fail at plan without a cluster: the provider block's
+// settings are the body. kubeconfig is a readable kubeconfig file.
+func badProviderSettings(kubeconfig string) badConfigSet {
+	return badConfigSet{cases: []badConfig{
 		{"client key without certificate", `client_key = "-----BEGIN EC PRIVATE KEY-----\nMHc=\n-----END EC PRIVATE KEY-----\n"
   host = "https://127.0.0.1:6443"`, `(?s)Missing client_certificate.*client_key = `},
 		{"unreadable kubeconfig", `config_path = "/nonexistent/kubeconfig"`, `(?s)Cannot read kubeconfig.*config_path = .*/nonexistent/kubeconfig`},
@@ -287,18 +274,29 @@ current-context: ctx1
   qps = 0`, `(?s)qps = 0.*must be at least 0.1`},
 		{"password without username", `host = "https://127.0.0.1:6443"
   password = "p"`, `(?s)Missing username.*password = `},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      "provider \"knative\" {\n  " + tc.config + "\n}\n" + servingDataSource,
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.error),
-				}},
-			})
-		})
+	}}
+}
+
+// testKubeconfig writes a kubeconfig of an unreachable cluster for the
+// provider's own checks (contexts, users, clusters).
+func testKubeconfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c1, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: u1, user: {token: abc}}]
+contexts: [{name: ctx1, context: {cluster: c1, user: u1}}]
+current-context: ctx1
+`), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	return kubeconfig
+}
+
+func TestProvider_badConfigurations(t *testing.T) {
+	badProviderSettings(testKubeconfig(t)).runOffline(t)
 }
 
 // serviceAccountToken creates a service account allowed to read CRDs and returns

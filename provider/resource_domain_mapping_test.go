@@ -3,7 +3,6 @@ package provider_test
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -254,8 +253,11 @@ func TestAccDomainMapping_claims(t *testing.T) {
 	})
 }
 
-func TestDomainMapping_badInputsAtPlan(t *testing.T) {
-	for _, tc := range []struct{ name, body, error string }{
+// badDomainMappingInputs fail at plan without the cluster.
+var badDomainMappingInputs = badConfigSet{
+	resource: "knative_domain_mapping",
+	render:   func(body string) string { return "resource \"knative_domain_mapping\" \"app\" {\n  " + body + "\n}\n" },
+	cases: []badConfig{
 		{"not a domain", `name = "not_a_domain"
   ref  = { name = "hello" }`, `(?s)Invalid Knative DomainMapping.*line \d+, in resource "knative_domain_mapping" "app":\s+\d+:\s+name = "not_a_domain".*invalid\s+name\s+"not_a_domain"`},
 		{"single label", `name = "localhost"
@@ -265,20 +267,19 @@ func TestDomainMapping_badInputsAtPlan(t *testing.T) {
 		{"empty reference kind", `name = "app.example.com"
   ref  = { name = "hello", kind = "" }`, `(?s)Invalid Knative DomainMapping.*line \d+, in resource "knative_domain_mapping" "app":\s+\d+:\s+ref  = .*ref.kind:.*spec.ref.kind`},
 		{"no reference", `name = "app.example.com"`, `(?s)The argument "ref" is required`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					// Nothing listens on port 1: these errors come before any cluster contact.
-					Config:      "provider \"knative\" {\n  host = \"https://127.0.0.1:1\"\n}\nresource \"knative_domain_mapping\" \"app\" {\n  " + tc.body + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.error),
-				}},
-			})
-		})
-	}
+		{"label value with a space", `name   = "app.example.com"
+  ref    = { name = "hello" }
+  labels = { team = "web team" }`, `(?s)Invalid Knative DomainMapping.*labels:.*a\s+valid\s+label\s+must`},
+		{"namespace that is no DNS label", `name      = "app.example.com"
+  namespace = "Apps"
+  ref       = { name = "hello" }`, `(?s)Invalid Knative DomainMapping.*namespace:.*RFC\s+1123\s+label`},
+		{"annotation key with a space", `name        = "app.example.com"
+  ref         = { name = "hello" }
+  annotations = { "my note" = "x" }`, `(?s)Invalid Knative DomainMapping.*annotations:.*name\s+part\s+must\s+consist`},
+	},
 }
+
+func TestDomainMapping_badInputsAtPlan(t *testing.T) { badDomainMappingInputs.runOffline(t) }
 
 var knativeIngresses = schema.GroupVersionResource{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "ingresses"}
 

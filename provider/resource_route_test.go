@@ -3,7 +3,6 @@ package provider_test
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -140,8 +139,13 @@ resource "knative_route" "own" {
 	})
 }
 
-func TestRoute_badInputsAtPlan(t *testing.T) {
-	for _, tc := range []struct{ name, traffic, error string }{
+// badRouteInputs fail at plan without the cluster; a body is the traffic.
+var badRouteInputs = badConfigSet{
+	resource: "knative_route",
+	render: func(traffic string) string {
+		return "resource \"knative_route\" \"preview\" {\n  name    = \"preview\"\n  traffic = " + traffic + "\n}\n"
+	},
+	cases: []badConfig{
 		{"revision and configuration", `[{ revision_name = "hello-v1", configuration_name = "hello", percent = 100 }]`,
 			`(?s)Invalid Knative Route.*line \d+, in resource "knative_route" "preview":\s+\d+:\s+traffic = .*traffic\[0\].configuration_name:\s+expected\s+exactly\s+one,\s+got\s+both.*configurationName`},
 		{"neither revision nor configuration", `[{ percent = 100 }]`, `(?s)Invalid Knative Route.*expected\s+exactly\s+one,\s+got\s+neither`},
@@ -152,17 +156,9 @@ func TestRoute_badInputsAtPlan(t *testing.T) {
 		{"latest revision with a revision name", `[{ revision_name = "hello-v1", latest_revision = true, percent = 100 }]`,
 			`(?s)Invalid Knative Route.*may\s+not\s+set\s+revisionName\s+"hello-v1"\s+when\s+latestRevision\s+is\s+true`},
 		{"no targets", `[]`, `(?s)Attribute\s+traffic\s+list\s+must\s+contain\s+at\s+least\s+1`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					// Nothing listens on port 1: these errors come before any cluster contact.
-					Config:      "provider \"knative\" {\n  host = \"https://127.0.0.1:1\"\n}\nresource \"knative_route\" \"preview\" {\n  name    = \"preview\"\n  traffic = " + tc.traffic + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.error),
-				}},
-			})
-		})
-	}
+		{"tag that is no DNS label", `[{ revision_name = "hello-v1", percent = 100, tag = "Preview_1" }]`, `(?s)Invalid Knative Route.*traffic:.*not\s+a\s+DNS\s+1035\s+label`},
+		{"percent above 100", `[{ revision_name = "hello-v1", percent = 120 }]`, `(?s)traffic\[0\].percent.*between\s+0\s+and\s+100`},
+	},
 }
+
+func TestRoute_badInputsAtPlan(t *testing.T) { badRouteInputs.runOffline(t) }

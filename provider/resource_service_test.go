@@ -241,10 +241,15 @@ func TestAccService_failingRevisionReportsKnativeReason(t *testing.T) {
 	})
 }
 
-func TestService_badInputsAtPlan(t *testing.T) {
-	// at, when set, is the line of configuration Terraform shows with the
-	// error: the attribute Knative's field path maps to, not the block.
-	for _, tc := range []struct{ name, body, error, at string }{
+// badServiceInputs fail at plan without the cluster. An error may name the
+// line of configuration Terraform shows with it (atLine): the attribute
+// Knative's field path maps to, not the block.
+var badServiceInputs = badConfigSet{
+	resource: "knative_service",
+	render: func(body string) string {
+		return "resource \"knative_service\" \"hello\" {\n  name = \"hello\"\n  " + body + "\n}\n"
+	},
+	cases: withLines("knative_service", "hello", []struct{ name, body, error, at string }{
 		{"traffic not summing to 100", `template = { containers = [{ image = "kind.local/a" }] }
   traffic = [{ latest_revision = true, percent = 50 }]`, `(?s)Invalid Knative Service.*Traffic\s+targets\s+sum\s+to\s+50,\s+want\s+100`, `traffic = \[`},
 		{"duplicate tags", `template = { containers = [{ image = "kind.local/a" }] }
@@ -295,24 +300,66 @@ func TestService_badInputsAtPlan(t *testing.T) {
   }`, `(?s)Invalid Knative Service.*template.volumes\[0\].empty_dir.size_limit:.*Kubernetes\s+quantity`, `template = \{`},
 		{"bad rollout duration", `rollout_duration = "soon"
   template = { containers = [{ image = "kind.local/a" }] }`, `(?s)Invalid Knative Service.*rollout-duration`, `rollout_duration = "soon"`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			expect := tc.error
-			if tc.at != "" {
-				expect = `(?s)line \d+, in resource "knative_service" "hello":\s+\d+:\s+` + tc.at + `.*` + strings.TrimPrefix(tc.error, "(?s)Invalid Knative Service.*")
-			}
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					// Nothing listens on port 1: these errors come before any cluster contact.
-					Config:      "provider \"knative\" {\n  host = \"https://127.0.0.1:1\"\n}\nresource \"knative_service\" \"hello\" {\n  name = \"hello\"\n  " + tc.body + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(expect),
-				}},
-			})
-		})
-	}
+		{"config map key reference of a bad name", `template = { containers = [{ image = "kind.local/app", env = [{ name = "A", value_from = { config_map_key_ref = { name = "My.CM_", key = "k" } } }] }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].env\[0\].value_from.config_map_key_ref.name:.*RFC\s+1123\s+subdomain`, `template = \{`},
+		{"secret key reference of a bad key", `template = { containers = [{ image = "kind.local/app", env = [{ name = "A", value_from = { secret_key_ref = { name = "creds", key = "a/b" } } }] }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].env\[0\].value_from.secret_key_ref.key:.*valid\s+config\s+key`, `template = \{`},
+		{"env from a Secret of a bad name", `template = { containers = [{ image = "kind.local/app", env_from = [{ secret_ref = { name = "Creds" } }] }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].env_from\[0\].secret_ref.name:.*RFC\s+1123\s+subdomain`, `template = \{`},
+		{"env from a ConfigMap of a bad name", `template = { containers = [{ image = "kind.local/app", env_from = [{ config_map_ref = { name = "settings!" } }] }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].env_from\[0\].config_map_ref.name:.*RFC\s+1123\s+subdomain`, `template = \{`},
+		{"label key that is no name", `labels   = { "-team" = "web" }
+  template = { containers = [{ image = "kind.local/app" }] }`, `(?s)Invalid Knative Service.*labels:.*name\s+part\s+must\s+consist`, `labels   = \{`},
+		{"annotation key with a space", `annotations = { "my note" = "x" }
+  template    = { containers = [{ image = "kind.local/app" }] }`, `(?s)Invalid Knative Service.*annotations:.*name\s+part\s+must\s+consist`, `annotations = \{`},
+		{"template label value too long", `template = {
+    labels     = { version = "` + strings.Repeat("v", 64) + `" }
+    containers = [{ image = "kind.local/app" }]
+  }`, `(?s)Invalid Knative Service.*template.labels:.*must\s+be\s+no\s+more\s+than\s+63\s+bytes`, `template = \{`},
+		{"template annotation key with a space", `template = {
+    annotations = { "my note" = "x" }
+    containers  = [{ image = "kind.local/app" }]
+  }`, `(?s)Invalid Knative Service.*template.annotations:.*name\s+part\s+must\s+consist`, `template = \{`},
+		{"port name Knative does not serve", `template = { containers = [{ image = "kind.local/app", ports = [{ name = "grpc", container_port = 8080 }] }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].ports:.*Port\s+name\s+grpc\s+is\s+not\s+allowed`, `template = \{`},
+		{"volume name that is no DNS label", `template = {
+    containers = [{ image = "kind.local/app", volume_mounts = [{ name = "Data", mount_path = "/data", read_only = true }] }]
+    volumes    = [{ name = "Data", secret = { secret_name = "creds" } }]
+  }`, `(?s)Invalid Knative Service.*template.volumes\[0\].name:.*RFC\s+1123\s+label`, `template = \{`},
+		{"volume of a Secret of a bad name", `template = {
+    containers = [{ image = "kind.local/app", volume_mounts = [{ name = "data", mount_path = "/data", read_only = true }] }]
+    volumes    = [{ name = "data", secret = { secret_name = "Creds" } }]
+  }`, `(?s)Invalid Knative Service.*template.volumes\[0\].secret.secret_name:.*RFC\s+1123\s+subdomain`, `template = \{`},
+		{"volume of a ConfigMap of a bad name", `template = {
+    containers = [{ image = "kind.local/app", volume_mounts = [{ name = "data", mount_path = "/data", read_only = true }] }]
+    volumes    = [{ name = "data", config_map = { name = "_settings" } }]
+  }`, `(?s)Invalid Knative Service.*template.volumes\[0\].config_map.name:.*RFC\s+1123\s+subdomain`, `template = \{`},
+		{"service account of a bad name", `template = {
+    service_account_name = "Runner"
+    containers           = [{ image = "kind.local/app" }]
+  }`, `(?s)Invalid Knative Service.*template.service_account_name:.*RFC\s+1123\s+subdomain`, `template = \{`},
+		{"container name that is no DNS label", `template = { containers = [{ name = "Web_1", image = "kind.local/app" }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].name:.*RFC\s+1123\s+label`, `template = \{`},
+		{"image that is no reference", `template = { containers = [{ image = "kind.local/a" }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].image:.*Failed\s+to\s+parse\s+image\s+reference`, `template = \{`},
+		{"timeout above Knative's maximum", `template = {
+    timeout_seconds = 3600
+    containers      = [{ image = "kind.local/app" }]
+  }`, `(?s)Invalid Knative Service.*template.timeout_seconds:.*3600`, `template = \{`},
+		{"scaling metric Knative does not know", `template = {
+    containers = [{ image = "kind.local/app" }]
+    scaling    = { metric = "latency" }
+  }`, `(?s)Invalid Knative Service.*template.scaling.metric:.*latency`, `template = \{`},
+		{"traffic tag that is no DNS label", `template = { containers = [{ image = "kind.local/app" }] }
+  traffic = [{ latest_revision = true, percent = 100, tag = "Bad_Tag" }]`, `(?s)Invalid Knative Service.*traffic:.*not\s+a\s+DNS\s+1035\s+label`, `traffic = \[`},
+		{"memory request that is no quantity", `template = { containers = [{ image = "kind.local/app", resources = { requests = { memory = "1 GB" } } }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].resources.requests\["memory"\]:.*Kubernetes\s+quantity`, `template = \{`},
+		{"negative rollout duration", `rollout_duration = "-10s"
+  template = { containers = [{ image = "kind.local/app" }] }`, `(?s)Invalid Knative Service.*rollout_duration:.*-10s`, `rollout_duration = "-10s"`},
+	}),
 }
+
+func TestService_badInputsAtPlan(t *testing.T) { badServiceInputs.runOffline(t) }
 
 func checkLiveService(c *kube.Clients, check func(*unstructured.Unstructured) error) resource.TestCheckFunc {
 	return func(*terraform.State) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
@@ -94,16 +96,21 @@ func (r *servingConfigResource) ValidateConfig(ctx context.Context, req resource
 		}
 		data[k] = s.ValueString()
 	}
-	failed := false
-	for k, v := range data {
-		if err := serving.ValidateConfig(name, map[string]string{k: v}); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("data").AtMapKey(k), "Invalid config-"+name+" value",
-				fmt.Sprintf("Knative rejects %s = %q: %s", k, v, err))
-			failed = true
+	// The values are read together (revision-timeout-seconds must not exceed
+	// max-revision-timeout-seconds); an error goes to the keys Knative's
+	// parser names in it.
+	err := serving.ValidateConfig(name, data)
+	failed := err != nil
+	if failed {
+		attributed := false
+		for _, k := range slices.Sorted(maps.Keys(data)) {
+			if strings.Contains(err.Error(), k) {
+				resp.Diagnostics.AddAttributeError(path.Root("data").AtMapKey(k), "Invalid config-"+name+" value",
+					fmt.Sprintf("Knative rejects %s = %q: %s", k, data[k], err))
+				attributed = true
+			}
 		}
-	}
-	if !failed {
-		if err := serving.ValidateConfig(name, data); err != nil {
+		if !attributed {
 			resp.Diagnostics.AddAttributeError(path.Root("data"), "Invalid config-"+name, "Knative rejects these values together: "+err.Error())
 		}
 	}

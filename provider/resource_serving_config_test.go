@@ -3,7 +3,6 @@ package provider_test
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"testing"
 	"time"
 
@@ -121,8 +120,11 @@ resource "knative_serving_config" "network" {
 	})
 }
 
-func TestServingConfig_badValuesAtPlan(t *testing.T) {
-	for _, tc := range []struct{ name, config, error string }{
+// badServingConfigValues fail at plan without the cluster.
+var badServingConfigValues = badConfigSet{
+	resource: "knative_serving_config",
+	render:   func(body string) string { return "resource \"knative_serving_config\" \"this\" {\n  " + body + "\n}\n" },
+	cases: []badConfig{
 		{"unknown config map", `name = "autoscaling"
   data = {}`, `(?s)value must be one of`},
 		{"_example", `name = "autoscaler"
@@ -143,20 +145,20 @@ func TestServingConfig_badValuesAtPlan(t *testing.T) {
   data = { "stable-window" = "-60s" }`, `(?s)Invalid config-autoscaler value.*stable-window`},
 		{"bad bool", `name = "autoscaler"
   data = { "enable-scale-to-zero" = "ture" }`, `(?s)Invalid config-autoscaler value.*enable-scale-to-zero.*invalid\s+syntax`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					// Nothing listens on port 1: these errors come before any cluster contact.
-					Config:      "provider \"knative\" {\n  host = \"https://127.0.0.1:1\"\n}\nresource \"knative_serving_config\" \"this\" {\n  " + tc.config + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: regexpMust(tc.error),
-				}},
-			})
-		})
-	}
+		{"revision timeout that is no number", `name = "defaults"
+  data = { "revision-timeout-seconds" = "five minutes" }`, `(?s)Invalid config-defaults value.*revision-timeout-seconds.*invalid\s+syntax`},
+		{"retention that is no duration", `name = "gc"
+  data = { "retain-since-create-time" = "forever" }`, `(?s)Invalid config-gc value.*retain-since-create-time.*invalid\s+duration`},
+		{"window without a unit", `name = "autoscaler"
+  data = { "stable-window" = "60" }`, `(?s)Invalid config-autoscaler value.*stable-window.*missing\s+unit`},
+		{"container concurrency target of 0", `name = "autoscaler"
+  data = { "container-concurrency-target-default" = "0" }`, `(?s)Invalid config-autoscaler value.*container-concurrency-target-default`},
+		{"misspelt feature flag in any case", `name = "features"
+  data = { "kubernetes.podspec-tolerations" = "Enable" }`, `(?s)Invalid config-features value.*kubernetes.podspec-tolerations:\s+a\s+feature\s+flag`},
+	},
 }
+
+func TestServingConfig_badValuesAtPlan(t *testing.T) { badServingConfigValues.runOffline(t) }
 
 func checkConfigData(c *kube.Clients, name string, want map[string]string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
@@ -218,5 +220,3 @@ func checkServiceURL(t *testing.T, c *kube.Clients, name, url string) resource.T
 		return nil
 	}
 }
-
-func regexpMust(pattern string) *regexp.Regexp { return regexp.MustCompile(pattern) }

@@ -252,26 +252,21 @@ func TestAccServing_interruptedInstallConverges(t *testing.T) {
 	})
 }
 
-func TestServing_badArguments(t *testing.T) {
-	for _, tc := range []struct{ name, body, error string }{
+// badServingArguments fail at plan without the cluster.
+var badServingArguments = badConfigSet{
+	resource: "knative_serving",
+	render:   func(body string) string { return "resource \"knative_serving\" \"this\" {\n  " + body + "\n}\n" },
+	cases: []badConfig{
 		{"unknown version", `version = "1.19.0"`, `(?s)version.*value must be one of:.*"1.23.0"`},
 		{"unsupported ingress", `ingress = "istio"`, `(?s)ingress.*value must be one of: \["kourier"\]`},
 		{"registry template without NAME", `registry = { default = "registry.example.com/knative:1" }`, `(?s)registry.default.*must be an image reference that contains \$\{NAME\}`},
 		{"zero replicas", `high_availability = { replicas = 0 }`, `(?s)high_availability.replicas.*between 1 and 10`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					// Nothing listens on port 1: plan-time validation must not need the cluster.
-					Config:      "provider \"knative\" {\n  host = \"https://127.0.0.1:1\"\n}\nresource \"knative_serving\" \"this\" {\n  " + tc.body + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.error),
-				}},
-			})
-		})
-	}
+		{"version that is no version", `version = "latest"`, `(?s)version.*value must be one of`},
+		{"replicas above 10", `high_availability = { replicas = 11 }`, `(?s)high_availability.replicas.*between 1 and 10`},
+	},
 }
+
+func TestServing_badArguments(t *testing.T) { badServingArguments.runOffline(t) }
 
 // wrapped matches the phrases in order, whatever line wrapping Terraform applies.
 func wrapped(phrases ...string) *regexp.Regexp {
