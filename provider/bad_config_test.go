@@ -211,6 +211,8 @@ func policedCluster(t *testing.T, clients *kube.Clients) {
 	if _, err := policies.ValidatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+	enforced(t, clients, domainMappings, `{"apiVersion":"serving.knative.dev/v1beta1","kind":"DomainMapping","metadata":{"name":"probe.example.org","namespace":"default"},
+		"spec":{"ref":{"apiVersion":"serving.knative.dev/v1","kind":"Service","name":"probe"}}}`, "example.com")
 	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "quota"}}
 	if _, err := clients.Kubernetes.CoreV1().Namespaces().Create(ctx, namespace, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)

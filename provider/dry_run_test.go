@@ -5,11 +5,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
@@ -54,6 +57,27 @@ func teamLabelPolicy(t *testing.T, clients *kube.Clients) {
 		_ = policies.ValidatingAdmissionPolicyBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
 		_ = policies.ValidatingAdmissionPolicies().Delete(context.Background(), policy.Name, metav1.DeleteOptions{})
 	})
+	enforced(t, clients, knativeServices, `{"apiVersion":"serving.knative.dev/v1","kind":"Service","metadata":{"name":"probe","namespace":"default"},
+		"spec":{"template":{"spec":{"containers":[{"image":"kind.local/probe"}]}}}}`, "team label")
+}
+
+// enforced waits until the API server applies a new admission policy: it
+// loads policies asynchronously, so a dry-run create of obj, which the
+// policy refuses, is refused with message.
+func enforced(t *testing.T, clients *kube.Clients, gvr schema.GroupVersionResource, obj, message string) {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON([]byte(obj)); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		_, err = clients.Dynamic.Resource(gvr).Namespace(u.GetNamespace()).Create(context.Background(), u, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil && strings.Contains(err.Error(), message) {
+			return
+		}
+	}
+	t.Fatalf("the admission policy (%q) is not enforced after a minute: a dry-run create says %v", message, err)
 }
 
 // TestAccPlanDryRun: a rule only the cluster knows (an admission policy) fails

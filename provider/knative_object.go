@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	tfresource "github.com/hashicorp/terraform-plugin-framework/resource"
@@ -212,6 +213,9 @@ func (l lifecycle) keepUnchangedStatus(ctx context.Context, req tfresource.Modif
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return
 	}
+	if l.notReady(ctx, req, resp) {
+		return
+	}
 	changed := map[string]bool{}
 	isChanged := func(name string) bool {
 		if c, ok := changed[name]; ok {
@@ -231,6 +235,35 @@ func (l lifecycle) keepUnchangedStatus(ctx context.Context, req tfresource.Modif
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(attribute), &prior)...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(attribute), prior)...)
 	}
+}
+
+// notReady plans an update of an object that is not Ready while the
+// resource waits for readiness: an earlier apply wrote it but Knative had not
+// decided (its controller down, a timeout) or failed it. The update applies
+// the same object and waits again, so a re-apply converges once Knative does;
+// its status is all unknown, since the wait may change any of it.
+func (l lifecycle) notReady(ctx context.Context, req tfresource.ModifyPlanRequest, resp *tfresource.ModifyPlanResponse) bool {
+	var ready, wait types.Bool
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("ready"), &ready)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("wait_for_ready"), &wait)...)
+	if ready.IsNull() || ready.IsUnknown() || ready.ValueBool() || !wait.ValueBool() {
+		return false
+	}
+	for attribute := range l.status {
+		var prior attr.Value
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(attribute), &prior)...)
+		if prior == nil {
+			continue
+		}
+		typ := prior.Type(ctx)
+		unknown, err := typ.ValueFromTerraform(ctx, tftypes.NewValue(typ.TerraformType(ctx), tftypes.UnknownValue))
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot plan the status of "+attribute, err.Error())
+			continue
+		}
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(attribute), unknown)...)
+	}
+	return true
 }
 
 // keepPlannedStatus holds the apply to the status values its plan promised.

@@ -382,17 +382,25 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req tfresource.ModifyP
 	if resp.Diagnostics.HasError() || plan.Template == nil {
 		return
 	}
-	if !r.warnAboutFeatureFlags(ctx, &plan, &resp.Diagnostics) {
+	flagged := r.warnAboutFeatureFlags(ctx, &plan, &resp.Diagnostics)
+	r.refuseReusedRevisionName(ctx, req, &plan, &resp.Diagnostics)
+	if !flagged && !resp.Diagnostics.HasError() {
 		// Not when a feature flag is off: the webhook would refuse what a
-		// knative_serving_config in the same apply may be enabling.
+		// knative_serving_config in the same apply may be enabling. Not when
+		// the plan is refused already: the provider's own words are clearer.
 		r.lifecycle().dryRun(ctx, req, &plan, serviceFields, &resp.Diagnostics)
 	}
+}
+
+// refuseReusedRevisionName refuses a changed template that keeps its
+// explicit revision name: Knative cannot create a second revision with it.
+func (r *serviceResource) refuseReusedRevisionName(ctx context.Context, req tfresource.ModifyPlanRequest, plan *serviceModel, diags *diag.Diagnostics) {
 	if req.State.Raw.IsNull() {
 		return
 	}
 	var state serviceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || state.Template == nil {
+	diags.Append(req.State.Get(ctx, &state)...)
+	if diags.HasError() || state.Template == nil {
 		return
 	}
 	name := plan.Template.Name
@@ -400,7 +408,7 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req tfresource.ModifyP
 		return
 	}
 	if !reflect.DeepEqual(normalized(plan.Template.toObject(ctx)), normalized(state.Template.toObject(ctx))) {
-		resp.Diagnostics.AddAttributeError(path.Root("template").AtName("name"), "Revision name reused",
+		diags.AddAttributeError(path.Root("template").AtName("name"), "Revision name reused",
 			fmt.Sprintf("The template changes but its revision name stays %q, and Knative cannot create a second revision with the same name. "+
 				"Give template.name a new value with every template change, or remove it to let Knative name revisions.", name.ValueString()))
 	}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -192,4 +193,21 @@ func RunExecPlugin() {
 		"status":     map[string]any{"token": token},
 	})
 	os.Exit(0)
+}
+
+// Sandbox is the local sandbox the cluster is, for tests that stop its
+// components; on any other cluster the test is skipped, saying so.
+func (c *Cluster) Sandbox(t testing.TB) *sandbox.Sandbox {
+	t.Helper()
+	if os.Getenv("KNATIVE_TEST_KUBECONFIG") != "" && os.Getenv("KNATIVE_TEST_SANDBOX") == "" {
+		t.Skip("this test stops Knative's components, which only the local sandbox lets a test do: it runs when make test targets the sandbox")
+	}
+	dir := filepath.Dir(c.Kubeconfig)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	s, err := sandbox.Up(ctx, sandbox.Options{Name: filepath.Base(dir), CacheDir: filepath.Dir(filepath.Dir(dir))})
+	if err != nil {
+		t.Fatalf("the test cluster is not a sandbox: %v", err)
+	}
+	return s
 }

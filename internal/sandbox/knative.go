@@ -1,9 +1,14 @@
 package sandbox
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"time"
 )
 
 // The supervisor (tools/knative/cmd/supervisor) runs Knative Serving's own
@@ -35,4 +40,57 @@ func (s *Sandbox) ensureSupervisor() error {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// KnativePID is the pid of the sandbox's running Knative component
+// ("controller", "webhook", "autoscaler"), or 0.
+func (s *Sandbox) KnativePID(component string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || len(cmdline) == 0 {
+			continue // gone, or a zombie
+		}
+		args := bytes.Split(cmdline, []byte{0})
+		if filepath.Base(string(args[0])) == component && bytes.Contains(cmdline, []byte(s.Kubeconfig)) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// PauseKnative stops a Knative component until ResumeKnative, for tests of
+// what happens without it (the webhook down: admission fails; the
+// controller down: nothing is reconciled). It returns once the process is
+// gone.
+func (s *Sandbox) PauseKnative(component string) error {
+	if err := os.MkdirAll(filepath.Join(s.Dir, "paused"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "paused", component), nil, 0o644); err != nil {
+		return err
+	}
+	return s.waitKnative(component, false)
+}
+
+// ResumeKnative lets the supervisor start the component again and returns
+// once it runs.
+func (s *Sandbox) ResumeKnative(component string) error {
+	if err := os.Remove(filepath.Join(s.Dir, "paused", component)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return s.waitKnative(component, true)
+}
+
+func (s *Sandbox) waitKnative(component string, running bool) error {
+	for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if (s.KnativePID(component) != 0) == running {
+			return nil
+		}
+	}
+	return fmt.Errorf("the Knative %s did not %s (supervisor log in %s)", component, map[bool]string{true: "start", false: "stop"}[running], s.KnativeLogDir())
 }

@@ -112,6 +112,9 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	defer unlock()
 
+	// Components a test paused (PauseKnative) and did not resume, because it
+	// died, run again.
+	_ = os.RemoveAll(filepath.Join(s.Dir, "paused"))
 	if s.healthy(ctx) {
 		fmt.Fprintf(opts.Log, "sandbox %q is already running\n", s.Name)
 		if err := s.ensureNode(ctx); err != nil {

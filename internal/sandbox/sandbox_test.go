@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -74,7 +73,7 @@ func TestSandboxesSideBySideAndKnativeRestarts(t *testing.T) {
 		t.Fatalf("the Knative Service did not become Ready with a URL in the sandbox: %v", err)
 	}
 
-	first := knativePID(t, b, "controller")
+	first := b.KnativePID("controller")
 	if first == 0 {
 		t.Fatal("the Knative controller process is not running after the install")
 	}
@@ -83,7 +82,7 @@ func TestSandboxesSideBySideAndKnativeRestarts(t *testing.T) {
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if pid := knativePID(t, b, "controller"); pid != 0 && pid != first {
+		if pid := b.KnativePID("controller"); pid != 0 && pid != first {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -128,18 +127,6 @@ func clientsOf(t *testing.T, s *sandbox.Sandbox) *kube.Clients {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// knativePID finds the running Knative process of a sandbox by its command line.
-func knativePID(t *testing.T, s *sandbox.Sandbox, component string) int {
-	var found int
-	eachProcess(t, func(pid int, cmdline []byte) {
-		args := bytes.Split(cmdline, []byte{0})
-		if filepath.Base(string(args[0])) == component && bytes.Contains(cmdline, []byte(s.Kubeconfig)) {
-			found = pid
-		}
-	})
-	return found
 }
 
 // processesOf counts the live processes whose command line names dir.

@@ -133,7 +133,18 @@ func (o Objects) resource(namespace string) dynamicResource {
 // manager. Fields set by others (annotations Knative's webhook adds, an image
 // a CI pipeline deployed that obj does not set) are left alone.
 func (o Objects) Apply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	return o.resource(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: o.Clients.FieldManager, Force: true})
+	live, err := o.resource(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: o.Clients.FieldManager, Force: true})
+	return live, explainAdmission(err)
+}
+
+// explainAdmission says what an API server's failure to call Knative's
+// webhook means: until the webhook answers, no Knative object is admitted.
+func explainAdmission(err error) error {
+	if err == nil || !strings.Contains(err.Error(), "failed calling webhook") || !strings.Contains(err.Error(), "knative.dev") {
+		return err
+	}
+	return fmt.Errorf("%w. Knative's webhook cannot be reached: the API server admits no Knative object until it answers. "+
+		"Check that the webhook Deployment in %s runs and is Ready", err, Namespace)
 }
 
 // Get reads an object; nil when it does not exist.

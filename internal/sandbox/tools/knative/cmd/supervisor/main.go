@@ -4,7 +4,8 @@
 // release installs never run anything. Once the runtime is installed (its
 // config-network exists), the supervisor runs Knative's own controller,
 // webhook and autoscaler as local processes against the cluster, restarts them
-// when they die, and stops them when the runtime is removed. It also:
+// when they die, and stops them when the runtime is removed (or while a test
+// pauses one). It also:
 //   - routes admission to the local webhook: the webhook Service becomes an
 //     ExternalName for a loopback address of this sandbox, on whose port 443 a
 //     TCP forwarder passes TLS through to the webhook process (kube-apiserver
@@ -130,7 +131,7 @@ func run(ctx context.Context, o options) error {
 	for {
 		installed := runtimeInstalled(ctx, kube)
 		for _, p := range procs {
-			if installed {
+			if installed && !paused(o.dir, p.name) {
 				p.ensureRunning()
 			} else {
 				p.stop()
@@ -150,6 +151,13 @@ func run(ctx context.Context, o options) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// paused reports whether a test stopped the component to see how the
+// provider copes without it (DIR/paused/NAME exists, see Sandbox.PauseKnative).
+func paused(dir, name string) bool {
+	_, err := os.Stat(filepath.Join(dir, "paused", name))
+	return err == nil
 }
 
 func runtimeInstalled(ctx context.Context, kube kubernetes.Interface) bool {
