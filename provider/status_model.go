@@ -30,7 +30,7 @@ func readyStatusAttributes(kind string) []statusAttribute {
 		{"url", "URL of the " + kind + ".", types.StringType},
 		{"address_url", "Address inside the cluster.", types.StringType},
 		{"observed_generation", "Generation Knative last reconciled.", types.Int64Type},
-		{"ready", "Whether the " + kind + " is Ready.", types.BoolType},
+		{"ready", "Whether the " + kind + " is Ready: Knative's Ready condition, for the current generation.", types.BoolType},
 		{"conditions", "Knative's conditions: type, status, reason, message.", types.ListType{ElemType: conditionType}},
 	}
 }
@@ -45,8 +45,10 @@ func (m *readyStatusModel) setReadyStatus(live *unstructured.Unstructured) {
 	if m.ObservedGeneration.IsNull() {
 		m.ObservedGeneration = types.Int64Value(0)
 	}
+	// Ready for the object as it is now: a Ready condition Knative set for an
+	// earlier generation says nothing about the current one.
 	readyStatus, _, _ := serving.ReadyCondition(live)
-	m.Ready = types.BoolValue(readyStatus == "True")
+	m.Ready = types.BoolValue(readyStatus == "True" && m.ObservedGeneration.ValueInt64() == live.GetGeneration())
 	m.Conditions = conditionsOf(status)
 }
 
