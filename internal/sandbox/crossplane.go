@@ -161,9 +161,39 @@ func (s *Sandbox) StartCrossplane(ctx context.Context) (*Crossplane, error) {
 		return nil, err
 	}
 
+	// core start sets up controllers for the kinds init installed; under load
+	// the API server serves them a moment after init returns.
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, gv := range []string{"apiextensions.crossplane.io/v2", "pkg.crossplane.io/v1", "protection.crossplane.io/v1beta1"} {
+			if _, err := client.Discovery().ServerResourcesForGroupVersion(gv); err != nil {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the API server does not serve Crossplane's kinds after core init: %w", err)
+	}
+	// A port taken between the probe and Crossplane's bind makes it exit:
+	// start again on other ports.
+	for attempt := 1; ; attempt++ {
+		err := x.start(ctx, binary, env)
+		if err == nil {
+			return x, nil
+		}
+		if attempt == 3 || ctx.Err() != nil {
+			return nil, err
+		}
+		fmt.Fprintf(s.opts.Log, "%v; starting it again\n", err)
+	}
+}
+
+// start runs core start and waits for its readiness probe.
+func (x *Crossplane) start(ctx context.Context, binary string, env []string) error {
+	s, dir := x.s, x.dir
 	ports, err := freePorts(3)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	start := exec.Command(binary, "core", "start",
 		"--package-runtime", "External",
@@ -176,7 +206,7 @@ func (s *Sandbox) StartCrossplane(ctx context.Context) (*Crossplane, error) {
 		"--webhook-port", strconv.Itoa(ports[2]))
 	start.Env = env
 	if err := s.StartProcess(crossplaneProcess, start, x.LogFile); err != nil {
-		return nil, err
+		return err
 	}
 	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", ports[1])
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -192,9 +222,19 @@ func (s *Sandbox) StartCrossplane(ctx context.Context) (*Crossplane, error) {
 	})
 	if err != nil {
 		s.StopProcess(crossplaneProcess)
-		return nil, fmt.Errorf("Crossplane core did not become ready (log in %s): %w", x.LogFile, err)
+		return fmt.Errorf("Crossplane core did not become ready (%v); the end of its log (%s):\n%s", err, x.LogFile, logTail(x.LogFile, 15))
 	}
-	return x, nil
+	return nil
+}
+
+// logTail is the last n lines of a log file.
+func logTail(path string, n int) string {
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // StopCrossplane stops Crossplane core and the functions the sandbox runs;
