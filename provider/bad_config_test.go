@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
-	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	resourcequantity "k8s.io/apimachinery/pkg/api/resource"
@@ -185,34 +184,11 @@ resource "knative_serving_config" "defaults" {
 func policedCluster(t *testing.T, clients *kube.Clients) {
 	t.Helper()
 	teamLabelPolicy(t, clients)
+	admissionPolicy(t, clients, "domains-under-example-com", domainMappings,
+		"object.metadata.name.endsWith('.example.com')", "domains end in example.com",
+		`{"apiVersion":"serving.knative.dev/v1beta1","kind":"DomainMapping","metadata":{"name":"probe.example.org","namespace":"default"},
+		"spec":{"ref":{"apiVersion":"serving.knative.dev/v1","kind":"Service","name":"probe"}}}`)
 	ctx := context.Background()
-	policies := clients.Kubernetes.AdmissionregistrationV1()
-	fail := admissionv1.Fail
-	policy := &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "domains-under-example-com"},
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: &fail,
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionv1.RuleWithOperations{
-					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
-					Rule:       admissionv1.Rule{APIGroups: []string{"serving.knative.dev"}, APIVersions: []string{"v1beta1"}, Resources: []string{"domainmappings"}},
-				},
-			}}},
-			Validations: []admissionv1.Validation{{Expression: "object.metadata.name.endsWith('.example.com')", Message: "domains end in example.com"}},
-		},
-	}
-	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: policy.Name},
-		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
-	}
-	if _, err := policies.ValidatingAdmissionPolicies().Create(ctx, policy, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	if _, err := policies.ValidatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	enforced(t, clients, domainMappings, `{"apiVersion":"serving.knative.dev/v1beta1","kind":"DomainMapping","metadata":{"name":"probe.example.org","namespace":"default"},
-		"spec":{"ref":{"apiVersion":"serving.knative.dev/v1","kind":"Service","name":"probe"}}}`, "example.com")
 	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "quota"}}
 	if _, err := clients.Kubernetes.CoreV1().Namespaces().Create(ctx, namespace, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
@@ -228,10 +204,7 @@ func policedCluster(t *testing.T, clients *kube.Clients) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = policies.ValidatingAdmissionPolicyBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{})
-		_ = policies.ValidatingAdmissionPolicies().Delete(ctx, policy.Name, metav1.DeleteOptions{})
-		_ = clients.Kubernetes.CoreV1().Namespaces().Delete(ctx, "quota", metav1.DeleteOptions{})
+		_ = clients.Kubernetes.CoreV1().Namespaces().Delete(context.Background(), "quota", metav1.DeleteOptions{})
 	})
 }
 

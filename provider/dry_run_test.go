@@ -22,30 +22,36 @@ import (
 // validation knows nothing of: Knative Services need a team label.
 func teamLabelPolicy(t *testing.T, clients *kube.Clients) {
 	t.Helper()
+	admissionPolicy(t, clients, "knative-services-need-a-team", knativeServices,
+		"has(object.metadata.labels) && 'team' in object.metadata.labels", "Knative Services need a team label",
+		`{"apiVersion":"serving.knative.dev/v1","kind":"Service","metadata":{"name":"probe","namespace":"default"},
+		"spec":{"template":{"spec":{"containers":[{"image":"kind.local/probe"}]}}}}`)
+}
+
+// admissionPolicy makes a ValidatingAdmissionPolicy, bound to deny, that
+// refuses creates and updates of gvr failing expression with message, for the
+// test's duration, and waits until probe (an object it refuses) is refused.
+func admissionPolicy(t *testing.T, clients *kube.Clients, name string, gvr schema.GroupVersionResource, expression, message, probe string) {
+	t.Helper()
 	ctx := context.Background()
 	policies := clients.Kubernetes.AdmissionregistrationV1()
 	fail := admissionv1.Fail
 	policy := &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "knative-services-need-a-team"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy: &fail,
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
 				RuleWithOperations: admissionv1.RuleWithOperations{
 					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
-					Rule:       admissionv1.Rule{APIGroups: []string{"serving.knative.dev"}, APIVersions: []string{"v1"}, Resources: []string{"services"}},
+					Rule:       admissionv1.Rule{APIGroups: []string{gvr.Group}, APIVersions: []string{gvr.Version}, Resources: []string{gvr.Resource}},
 				},
 			}}},
-			Validations: []admissionv1.Validation{{
-				Expression: "has(object.metadata.labels) && 'team' in object.metadata.labels",
-				Message:    "Knative Services need a team label",
-			}},
+			Validations: []admissionv1.Validation{{Expression: expression, Message: message}},
 		},
 	}
 	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "knative-services-need-a-team"},
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName: policy.Name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
-		},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
 	}
 	if _, err := policies.ValidatingAdmissionPolicies().Create(ctx, policy, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
@@ -54,11 +60,10 @@ func teamLabelPolicy(t *testing.T, clients *kube.Clients) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = policies.ValidatingAdmissionPolicyBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
-		_ = policies.ValidatingAdmissionPolicies().Delete(context.Background(), policy.Name, metav1.DeleteOptions{})
+		_ = policies.ValidatingAdmissionPolicyBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+		_ = policies.ValidatingAdmissionPolicies().Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
-	enforced(t, clients, knativeServices, `{"apiVersion":"serving.knative.dev/v1","kind":"Service","metadata":{"name":"probe","namespace":"default"},
-		"spec":{"template":{"spec":{"containers":[{"image":"kind.local/probe"}]}}}}`, "team label")
+	enforced(t, clients, gvr, probe, message)
 }
 
 // enforced waits until the API server applies a new admission policy: it
