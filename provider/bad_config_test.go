@@ -193,6 +193,14 @@ func policedCluster(t *testing.T, clients *kube.Clients) {
 	if _, err := clients.Kubernetes.CoreV1().Namespaces().Create(ctx, namespace, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+	createQuota(t, clients)
+	t.Cleanup(func() {
+		_ = clients.Kubernetes.CoreV1().Namespaces().Delete(context.Background(), "quota", metav1.DeleteOptions{})
+	})
+}
+
+func createQuota(t *testing.T, clients *kube.Clients) {
+	t.Helper()
 	quota := &corev1.ResourceQuota{
 		ObjectMeta: metav1.ObjectMeta{Name: "no-knative", Namespace: "quota"},
 		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
@@ -200,28 +208,39 @@ func policedCluster(t *testing.T, clients *kube.Clients) {
 			"count/routes.serving.knative.dev":   resourcequantity.MustParse("0"),
 		}},
 	}
-	if _, err := clients.Kubernetes.CoreV1().ResourceQuotas("quota").Create(ctx, quota, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := clients.Kubernetes.CoreV1().ResourceQuotas("quota").Create(context.Background(), quota, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = clients.Kubernetes.CoreV1().Namespaces().Delete(context.Background(), "quota", metav1.DeleteOptions{})
-	})
 }
 
-// quotaCounted waits until the quota controller counts Knative's kinds (it
-// discovers new CRDs periodically); until then admission says "status
-// unknown" instead of "exceeded quota".
+// quotaCounted waits until the quota controller counts Knative's kinds; until
+// then admission says "status unknown" instead of "exceeded quota". The
+// controller discovers new CRDs every 30 seconds but computes a quota's usage
+// only when the quota is added or its hard limits change, or at its resync
+// (5 minutes): a quota made before it watched Knative's kinds is made again.
 func quotaCounted(t *testing.T, clients *kube.Clients) {
 	t.Helper()
 	ctx := context.Background()
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		q, err := clients.Kubernetes.CoreV1().ResourceQuotas("quota").Get(ctx, "no-knative", metav1.GetOptions{})
+	quotas := clients.Kubernetes.CoreV1().ResourceQuotas("quota")
+	lastMade := time.Now()
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 4*time.Minute, true, func(ctx context.Context) (bool, error) {
+		q, err := quotas.Get(ctx, "no-knative", metav1.GetOptions{})
 		if err != nil {
 			return false, nil
 		}
 		_, services := q.Status.Used["count/services.serving.knative.dev"]
 		_, routes := q.Status.Used["count/routes.serving.knative.dev"]
-		return services && routes, nil
+		if services && routes {
+			return true, nil
+		}
+		if time.Since(lastMade) > 20*time.Second {
+			if err := quotas.Delete(ctx, "no-knative", metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return false, err
+			}
+			createQuota(t, clients)
+			lastMade = time.Now()
+		}
+		return false, nil
 	})
 	if err != nil {
 		t.Fatalf("the quota was never counted: %v", err)

@@ -21,15 +21,12 @@ import (
 func (s *Sandbox) pidFile(name string) string { return filepath.Join(s.Dir, "pids", name+".pid") }
 
 // StartProcess starts cmd in the background as the sandbox's process name,
-// its output appended to logFile. cmd's command line must mention the
-// sandbox's directory (a flag or a path under it): that is how a pid left by a
-// reboot is told from a live process of this sandbox.
+// its output appended to logFile. The pid file records the process's start
+// time with its pid: a pid reused after the process ended (or after a
+// reboot) is not mistaken for it.
 func (s *Sandbox) StartProcess(name string, cmd *exec.Cmd, logFile string) error {
 	if s.ProcessPID(name) > 0 {
 		return fmt.Errorf("%s is already running in sandbox %q", name, s.Name)
-	}
-	if !strings.Contains(strings.Join(cmd.Args, " "), s.Dir) {
-		return fmt.Errorf("the command line of %s does not mention the sandbox directory %s", name, s.Dir)
 	}
 	for _, dir := range []string{filepath.Dir(s.pidFile(name)), filepath.Dir(logFile)} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -46,10 +43,14 @@ func (s *Sandbox) StartProcess(name string, cmd *exec.Cmd, logFile string) error
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
-	if err := os.WriteFile(s.pidFile(name), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
-		return err
+	// Reaped when it exits while this process lives (a test), so that it
+	// does not linger as a zombie; it outlives a command that exits first.
+	go func() { _ = cmd.Wait() }()
+	started, _, err := processStat(cmd.Process.Pid)
+	if err != nil {
+		return fmt.Errorf("%s exited as it started", name)
 	}
-	return cmd.Process.Release()
+	return os.WriteFile(s.pidFile(name), []byte(fmt.Sprintf("%d %s", cmd.Process.Pid, started)), 0o644)
 }
 
 // ProcessPID is the pid of the sandbox's running process name, or 0.
@@ -58,15 +59,51 @@ func (s *Sandbox) ProcessPID(name string) int {
 	if err != nil {
 		return 0
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return 0
+	}
+	pid, err := strconv.Atoi(fields[0])
 	if err != nil || pid <= 0 {
 		return 0
 	}
+	started, state, err := processStat(pid)
+	if err != nil || state == "Z" || state == "X" {
+		return 0
+	}
+	if len(fields) > 1 {
+		if fields[1] != started {
+			return 0
+		}
+		return pid
+	}
+	// A pid file of an earlier version holds the pid alone: the process is
+	// ours if its command line names the sandbox's directory.
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil || !bytes.Contains(cmdline, []byte(s.Dir)) {
 		return 0
 	}
 	return pid
+}
+
+// processStat is a process's start time (clock ticks since boot) and state
+// from /proc. Unlike its command line, which reads empty while the process
+// is between fork and exec, both are there from the start.
+func processStat(pid int) (started, state string, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", "", err
+	}
+	// The command name in parentheses may hold spaces: fields count from the last ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return "", "", fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 {
+		return "", "", fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	return fields[19], fields[0], nil
 }
 
 // StopProcess stops the process name and its process group: SIGTERM, then

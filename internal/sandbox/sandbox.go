@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -163,7 +164,7 @@ func (s *Sandbox) create(ctx context.Context) error {
 			"--config", configPath, "--kubeconfig", s.Kubeconfig, "--wait", "2m")
 		if err == nil && !s.becomesReady(ctx) {
 			// kwokctl reports a cluster that never served only in its log.
-			err = fmt.Errorf("its API server is not ready%s", s.componentFailures())
+			err = fmt.Errorf("its API server is not ready%s%s", s.readinessFailures(), s.componentFailures())
 		}
 		if err == nil {
 			return nil
@@ -184,10 +185,35 @@ func (s *Sandbox) create(ctx context.Context) error {
 // /healthz, and readiness (post-start hooks) follows a little later. A
 // component that died (a port taken) never gets there.
 func (s *Sandbox) becomesReady(ctx context.Context) bool {
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		return s.healthy(ctx), nil
 	})
 	return err == nil
+}
+
+// readinessFailures names the API server's readiness checks that fail, or
+// says that it does not answer.
+func (s *Sandbox) readinessFailures() string {
+	client, err := s.discoveryClient()
+	if err != nil {
+		return ": " + err.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	body, err := client.RESTClient().Get().AbsPath("/readyz").Param("verbose", "true").DoRaw(ctx)
+	if len(body) == 0 && err != nil {
+		return " (/readyz: " + err.Error() + ")"
+	}
+	var failed []string
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "[-]") {
+			failed = append(failed, strings.TrimPrefix(line, "[-]"))
+		}
+	}
+	if len(failed) == 0 {
+		return ""
+	}
+	return " (failing readiness checks: " + strings.Join(failed, "; ") + ")"
 }
 
 // teardown stops whatever a failed start left running.
@@ -308,17 +334,22 @@ func (s *Sandbox) healthy(ctx context.Context) bool {
 	if _, err := os.Stat(s.Kubeconfig); err != nil {
 		return false
 	}
+	client, err := s.discoveryClient()
+	if err != nil {
+		return false
+	}
+	body, err := client.RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	return err == nil && string(body) == "ok"
+}
+
+// discoveryClient reaches the API server's own paths (/readyz), with a short timeout.
+func (s *Sandbox) discoveryClient() (*discovery.DiscoveryClient, error) {
 	cfg, err := s.RESTConfig()
 	if err != nil {
-		return false
+		return nil, err
 	}
 	cfg.Timeout = 3 * time.Second
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return false
-	}
-	body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-	return err == nil && string(body) == "ok"
+	return discovery.NewDiscoveryClientForConfig(cfg)
 }
 
 // ensureNode registers the simulated node that KWOK keeps Ready and whose pods
