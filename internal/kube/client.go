@@ -70,6 +70,8 @@ func NewClients(settings Settings) (*Clients, error) {
 
 // ClientsFor creates clients from a REST config.
 func ClientsFor(cfg *rest.Config, fieldManager string) (*Clients, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(explainUnreachable(cfg.Host))
 	// One HTTP client for all typed and dynamic clients: one connection pool and
 	// one rate limiter, shared by every resource of this provider instance.
 	httpClient, err := rest.HTTPClientFor(cfg)
@@ -77,7 +79,6 @@ func ClientsFor(cfg *rest.Config, fieldManager string) (*Clients, error) {
 		return nil, err
 	}
 	if cfg.RateLimiter == nil && cfg.QPS > 0 {
-		cfg = rest.CopyConfig(cfg)
 		cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, cfg.Burst)
 	}
 	kube, err := kubernetes.NewForConfigAndClient(cfg, httpClient)
