@@ -27,10 +27,15 @@ func (s *Sandbox) ensureSupervisor() error {
 		_ = os.MkdirAll(filepath.Dir(s.pidFile(supervisorProcess)), 0o755)
 		_ = os.Rename(legacy, s.pidFile(supervisorProcess))
 	}
-	if s.ProcessPID(supervisorProcess) > 0 {
-		return nil
-	}
 	b := s.Binaries
+	if pid := s.ProcessPID(supervisorProcess); pid > 0 {
+		// A sandbox kept running across a rebuild of the Knative tools (their
+		// cache is keyed by content) gets the new supervisor and processes.
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe == b.KnativeSupervisor {
+			return nil
+		}
+		s.StopProcess(supervisorProcess)
+	}
 	cmd := exec.Command(b.KnativeSupervisor,
 		"-kubeconfig", s.Kubeconfig, "-dir", s.Dir,
 		"-controller", b.KnativeController, "-webhook", b.KnativeWebhook, "-autoscaler", b.KnativeAutoscaler)

@@ -49,6 +49,8 @@ type Sandbox struct {
 	Kubeconfig string
 	Binaries   *Binaries
 	opts       Options
+
+	releasePorts func() // held while the control plane is stopped
 }
 
 // Complete fills in defaults.
@@ -113,8 +115,12 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	defer unlock()
 
-	// Components a test paused (PauseKnative) and did not resume, because it
-	// died, run again.
+	// Components a test paused (PauseKnative, StopControlPlane) and did not
+	// resume, because it died, run again.
+	if _, err := os.Stat(s.controlPlaneStopped()); err == nil {
+		_ = s.kwokctl(ctx, "start", "cluster", "--name", s.Name)
+		_ = s.becomesReady(ctx)
+	}
 	_ = os.RemoveAll(filepath.Join(s.Dir, "paused"))
 	if s.healthy(ctx) {
 		fmt.Fprintf(opts.Log, "sandbox %q is already running\n", s.Name)
@@ -271,6 +277,51 @@ func Down(ctx context.Context, opts Options) error {
 	return os.RemoveAll(s.Dir)
 }
 
+// StopControlPlane stops the cluster's etcd, API server, controller manager,
+// scheduler and KWOK, keeping their state, until StartControlPlane: for
+// tests of what clients do while the API server is gone. Knative's processes
+// keep running and reconnect. Until the restart, no other sandbox is
+// created: it would probe these ports free and take them.
+func (s *Sandbox) StopControlPlane(ctx context.Context) error {
+	unlock, err := lockFile(filepath.Join(filepath.Dir(s.Dir), ".create.lock"))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.controlPlaneStopped()), 0o755); err != nil {
+		unlock()
+		return err
+	}
+	if err := os.WriteFile(s.controlPlaneStopped(), nil, 0o644); err != nil {
+		unlock()
+		return err
+	}
+	if err := s.kwokctl(ctx, "stop", "cluster", "--name", s.Name); err != nil {
+		unlock()
+		return err
+	}
+	s.releasePorts = unlock
+	return nil
+}
+
+// StartControlPlane starts what StopControlPlane stopped and returns once
+// the API server is ready.
+func (s *Sandbox) StartControlPlane(ctx context.Context) error {
+	if s.releasePorts != nil {
+		defer func() { s.releasePorts(); s.releasePorts = nil }()
+	}
+	if err := s.kwokctl(ctx, "start", "cluster", "--name", s.Name); err != nil {
+		return err
+	}
+	if !s.becomesReady(ctx) {
+		return fmt.Errorf("sandbox %q: its API server is not ready after a restart%s%s", s.Name, s.readinessFailures(), s.componentFailures())
+	}
+	return os.Remove(s.controlPlaneStopped())
+}
+
+func (s *Sandbox) controlPlaneStopped() string {
+	return filepath.Join(s.Dir, "paused", "control-plane")
+}
+
 // LogDir holds one log file per component.
 func (s *Sandbox) LogDir() string { return filepath.Join(s.Dir, "kwok", "clusters", s.Name, "logs") }
 
@@ -286,6 +337,10 @@ kind: KwokctlConfiguration
 options:
   runtime: binary
   bindAddress: 127.0.0.1
+  # KWOK's controller runs the node's pods only once it holds the node's lease.
+  # Restarted (StopControlPlane), it gets a new identity and waits for its
+  # predecessor's lease to expire: 40 seconds by default.
+  nodeLeaseDurationSeconds: 10
   kubeVersion: %s
   etcdVersion: %s
   kwokVersion: %s
@@ -374,7 +429,11 @@ func (s *Sandbox) ensureNode(ctx context.Context) error {
 			Capacity:    nodeResources(),
 		},
 	}
-	if _, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	_, err = client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		err = s.ensureNodeCapacity(ctx, client)
+	}
+	if err != nil {
 		return fmt.Errorf("registering the sandbox node: %w", err)
 	}
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
@@ -395,12 +454,30 @@ func (s *Sandbox) ensureNode(ctx context.Context) error {
 	return nil
 }
 
+// nodeResources hold thousands of Knative Services, each with a pod or two
+// (its revisions' while a rollout runs).
 func nodeResources() corev1.ResourceList {
 	return corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("64"),
-		corev1.ResourceMemory: resource.MustParse("256Gi"),
-		corev1.ResourcePods:   resource.MustParse("500"),
+		corev1.ResourceCPU:    resource.MustParse("1000"),
+		corev1.ResourceMemory: resource.MustParse("4000Gi"),
+		corev1.ResourcePods:   resource.MustParse("3000"),
 	}
+}
+
+// ensureNodeCapacity raises the capacity of a node registered by an earlier
+// version of the sandbox.
+func (s *Sandbox) ensureNodeCapacity(ctx context.Context, client kubernetes.Interface) error {
+	node, err := client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	want := nodeResources()
+	if node.Status.Capacity.Pods().Cmp(*want.Pods()) >= 0 {
+		return nil
+	}
+	node.Status.Capacity, node.Status.Allocatable = want, want
+	_, err = client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+	return err
 }
 
 // findToolsDir walks up from the working directory to this repository's tools/.

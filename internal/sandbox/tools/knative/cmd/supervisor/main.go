@@ -128,8 +128,13 @@ func run(ctx context.Context, o options) error {
 	// processes run only while the runtime is installed.
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	installed := false
 	for {
-		installed := runtimeInstalled(ctx, kube)
+		// While the API server cannot answer (a test stopped it), the
+		// processes stay as they are: they reconnect, as they would in a pod.
+		if now, known := runtimeInstalled(ctx, kube); known {
+			installed = now
+		}
 		for _, p := range procs {
 			if installed && !paused(o.dir, p.name) {
 				p.ensureRunning()
@@ -160,9 +165,17 @@ func paused(dir, name string) bool {
 	return err == nil
 }
 
-func runtimeInstalled(ctx context.Context, kube kubernetes.Interface) bool {
+// runtimeInstalled reports whether config-network exists, and whether the
+// API server answered the question at all.
+func runtimeInstalled(ctx context.Context, kube kubernetes.Interface) (installed, known bool) {
 	_, err := kube.CoreV1().ConfigMaps(systemNamespace).Get(ctx, "config-network", metav1.GetOptions{})
-	return err == nil
+	switch {
+	case err == nil:
+		return true, true
+	case apierrors.IsNotFound(err):
+		return false, true
+	}
+	return false, false
 }
 
 // routeWebhook makes the webhook Service an ExternalName for this sandbox's
