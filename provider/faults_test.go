@@ -2,6 +2,10 @@ package provider_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -9,11 +13,17 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 	"github.com/tf-knative/terraform-provider-knative/internal/sandbox"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 )
 
 // The fault tests stop one of Knative's components in the sandbox while the
@@ -153,3 +163,160 @@ func TestAccFault_deletedWhileWaiting(t *testing.T) {
 		},
 	})
 }
+
+// outage stops the sandbox's control plane (etcd, API server, controller
+// manager) for a while once a condition on the Knative Service hello holds,
+// in the background, while terraform works.
+type outage struct {
+	done     chan struct{}
+	happened bool
+	err      error
+}
+
+func outageWhen(t *testing.T, s *sandbox.Sandbox, clients *kube.Clients, d time.Duration, when func(*unstructured.Unstructured) bool) *outage {
+	t.Helper()
+	o := &outage{done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		services := clients.Dynamic.Resource(knativeServices).Namespace("default")
+		for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			svc, err := services.Get(context.Background(), "hello", metav1.GetOptions{})
+			if err != nil || !when(svc) {
+				continue
+			}
+			ctx := context.Background()
+			if o.err = s.StopControlPlane(ctx); o.err != nil {
+				return
+			}
+			o.happened = true
+			t.Logf("%s: control plane stopped", time.Now().Format(time.TimeOnly))
+			time.Sleep(d)
+			o.err = s.StartControlPlane(ctx)
+			t.Logf("%s: control plane started again (%v)", time.Now().Format(time.TimeOnly), o.err)
+			logProgress(t, services)
+			return
+		}
+	}()
+	t.Cleanup(func() { <-o.done })
+	return o
+}
+
+// logProgress logs how the Service fares after an outage, until it is Ready
+// for its generation or gone: where the time goes when a step is slow.
+func logProgress(t *testing.T, services dynamic.ResourceInterface) {
+	last := ""
+	for end := time.Now().Add(3 * time.Minute); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		svc, err := services.Get(context.Background(), "hello", metav1.GetOptions{})
+		now := fmt.Sprint(err)
+		if err == nil {
+			st, reason, msg := serving.ReadyCondition(svc)
+			observed, _, _ := unstructured.NestedInt64(svc.Object, "status", "observedGeneration")
+			now = fmt.Sprintf("generation %d, observed %d, Ready=%s %s %s", svc.GetGeneration(), observed, st, reason, msg)
+			if observed == svc.GetGeneration() && st == "True" && svc.GetDeletionTimestamp() == nil {
+				t.Logf("%s: %s", time.Now().Format(time.TimeOnly), now)
+				return
+			}
+		}
+		if now != last {
+			t.Logf("%s: %s", time.Now().Format(time.TimeOnly), now)
+			last = now
+		}
+		if apierrors.IsNotFound(err) {
+			return
+		}
+	}
+}
+
+// check fails unless the outage happened and the control plane came back.
+func (o *outage) check() error {
+	<-o.done
+	if o.err != nil {
+		return fmt.Errorf("the outage: %w", o.err)
+	}
+	if !o.happened {
+		return errors.New("the control plane was never stopped: the test proved nothing")
+	}
+	return nil
+}
+
+func serviceWaitingLong(c *acctest.Cluster, image string) string {
+	return withService(c, `  template = { containers = [{ image = "`+image+`" }] }
+  timeouts {
+    create = "5m"
+    update = "5m"
+    delete = "5m"
+  }`)
+}
+
+// TestAccFault_apiServerDown: the API server (with etcd and the controller
+// manager) stopped for 10 seconds while terraform creates, updates and
+// deletes a Service. Once the object is written, the wait rides out the
+// outage and ends Ready; a plan while the API server is gone fails saying it
+// cannot be reached, changing nothing; deletion completes through an outage
+// and leaves nothing behind.
+func TestAccFault_apiServerDown(t *testing.T) {
+	c := acctest.PreCheck(t)
+	s := c.Sandbox(t)
+	clients := c.Clients(t)
+	var during *outage
+	generation := func(g int64) func(*unstructured.Unstructured) bool {
+		return func(svc *unstructured.Unstructured) bool { return svc.GetGeneration() == g }
+	}
+	outageChecked := func(*terraform.State) error { return during.check() }
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(s.Dir, "paused", "control-plane")); err == nil {
+			_ = s.StartControlPlane(context.Background())
+		}
+	})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy: resource.ComposeTestCheckFunc(checkRuntimeRemoved(clients), func(*terraform.State) error {
+			return during.check()
+		}),
+		Steps: []resource.TestStep{
+			{
+				PreConfig:         func() { stamp(t, "create"); during = outageWhen(t, s, clients, 10*time.Second, generation(1)) },
+				Config:            serviceWaitingLong(c, "kind.local/hello:v1"),
+				Check:             outageChecked,
+				ConfigStateChecks: readyWith("hello-00001"),
+			},
+			{
+				PreConfig:         func() { stamp(t, "update"); during = outageWhen(t, s, clients, 10*time.Second, generation(2)) },
+				Config:            serviceWaitingLong(c, "kind.local/hello:v2"),
+				Check:             outageChecked,
+				ConfigStateChecks: readyWith("hello-00002"),
+			},
+			{
+				PreConfig: func() {
+					stamp(t, "plan without an API server")
+					if err := s.StopControlPlane(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      serviceWaitingLong(c, "kind.local/hello:v3"),
+				ExpectError: regexp.MustCompile(`(?s)Kubernetes API server.*cannot be reached.*connection refused`),
+			},
+			{
+				// The state is what it was: with the API server back, v2 is in sync.
+				PreConfig: func() {
+					stamp(t, "plan once it is back")
+					if err := s.StartControlPlane(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:   serviceWaitingLong(c, "kind.local/hello:v2"),
+				PlanOnly: true,
+			},
+			{
+				PreConfig: func() {
+					stamp(t, "destroy")
+					during = outageWhen(t, s, clients, 10*time.Second, func(svc *unstructured.Unstructured) bool { return svc.GetDeletionTimestamp() != nil })
+				},
+				Config:  serviceWaitingLong(c, "kind.local/hello:v2"),
+				Destroy: true,
+			},
+		},
+	})
+}
+
+func stamp(t *testing.T, what string) { t.Logf("%s: %s", time.Now().Format(time.TimeOnly), what) }

@@ -371,6 +371,71 @@ func checkLiveService(c *kube.Clients, check func(*unstructured.Unstructured) er
 	}
 }
 
+// TestAccService_anotherManagerTakesOver: another server-side apply client
+// forces its own image onto the Service, taking ownership of the field from
+// the provider. The refresh shows it as drift, and the apply takes the field
+// back: the live image is the configured one and the other manager owns
+// nothing in the containers any more.
+func TestAccService_anotherManagerTakesOver(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	config := withService(c, `  template = { containers = [{ image = "kind.local/hello:v1" }] }`)
+	containersOwnedBy := func(svc *unstructured.Unstructured, manager string) bool {
+		for _, entry := range svc.GetManagedFields() {
+			if entry.Manager == manager && entry.FieldsV1 != nil && strings.Contains(string(entry.FieldsV1.Raw), `"f:containers"`) {
+				return true
+			}
+		}
+		return false
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkRuntimeRemoved(clients),
+		Steps: []resource.TestStep{
+			{Config: config, ConfigStateChecks: readyWith("hello-00001")},
+			{
+				PreConfig: func() {
+					takeover := knativeService("default", "hello")
+					_ = unstructured.SetNestedSlice(takeover.Object, []any{map[string]any{"image": "kind.local/hello:platform"}}, "spec", "template", "spec", "containers")
+					_, err := clients.Dynamic.Resource(knativeServices).Namespace("default").Apply(context.Background(), "hello", takeover,
+						metav1.ApplyOptions{FieldManager: "platform-team", Force: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+				},
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr(helloAddress, "template.containers.0.image", "kind.local/hello:platform"),
+					checkLiveService(clients, func(svc *unstructured.Unstructured) error {
+						if !containersOwnedBy(svc, "platform-team") || containersOwnedBy(svc, kube.DefaultFieldManager) {
+							return fmt.Errorf("the takeover did not move the containers to platform-team: %v", svc.GetManagedFields())
+						}
+						return nil
+					}),
+				),
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(helloAddress, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: readyWith("hello-00003"),
+				Check: checkLiveService(clients, func(svc *unstructured.Unstructured) error {
+					containers, _, _ := unstructured.NestedSlice(svc.Object, "spec", "template", "spec", "containers")
+					if image := containers[0].(map[string]any)["image"]; image != "kind.local/hello:v1" {
+						return fmt.Errorf("image is %v after apply", image)
+					}
+					if containersOwnedBy(svc, "platform-team") || !containersOwnedBy(svc, kube.DefaultFieldManager) {
+						return fmt.Errorf("the provider did not take the containers back: %v", svc.GetManagedFields())
+					}
+					return nil
+				}),
+			},
+		},
+	})
+}
+
 // A Service created outside Terraform is not adopted silently by create.
 func TestAccService_existingServiceMustBeImported(t *testing.T) {
 	c := acctest.PreCheck(t)

@@ -1,0 +1,175 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+)
+
+// scaleServices is how many Services TestAccScale applies
+// (KNATIVE_TEST_SCALE_SERVICES overrides it).
+const scaleServices = 200
+
+// TestAccScale runs the provider binary under the terraform CLI, as users
+// do, at -parallelism=50 with the provider's default QPS and burst: the
+// runtime and 200 Services are created and Ready, all 200 updated (each
+// one's new revision Ready: no lost updates), a plan after that is empty,
+// and destroy leaves none of them. Every command must succeed: a throttled
+// or refused request fails the apply.
+func TestAccScale(t *testing.T) {
+	c := acctest.PreCheck(t)
+	clients := c.Clients(t)
+	count := scaleServices
+	if v := os.Getenv("KNATIVE_TEST_SCALE_SERVICES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("KNATIVE_TEST_SCALE_SERVICES=%q is not a positive number", v)
+		}
+		count = n
+	}
+	tf := terraformCLI(t, c)
+	tf.run(t, "apply", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v1", fmt.Sprintf("-var=services=%d", count))
+	checkScaleServices(t, clients, count, 1)
+	tf.run(t, "apply", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v2", fmt.Sprintf("-var=services=%d", count))
+	checkScaleServices(t, clients, count, 2)
+	tf.run(t, "plan", "-detailed-exitcode", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v2", fmt.Sprintf("-var=services=%d", count))
+	tf.run(t, "destroy", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v2", fmt.Sprintf("-var=services=%d", count))
+	// The destroy removed the runtime, its CRDs with it: no Service can remain.
+	if err := checkRuntimeRemoved(clients)(nil); err != nil {
+		t.Error(err)
+	}
+}
+
+const scaleConfig = `
+terraform {
+  required_providers {
+    knative = { source = "tf-knative/knative" }
+  }
+}
+
+variable "image" { type = string }
+variable "services" { type = number }
+
+resource "knative_serving" "this" {
+  delete_knative_objects = true
+}
+
+resource "knative_service" "app" {
+  count    = var.services
+  name     = "scale-${count.index}"
+  labels   = { app = "scale" }
+  template = { containers = [{ image = var.image }] }
+
+  depends_on = [knative_serving.this]
+}
+`
+
+// terraformWorkdir is a directory with a configuration and the provider
+// binary, built from this module, installed for terraform as a dev override.
+type terraformWorkdir struct {
+	dir, binary string
+	env         []string
+}
+
+func terraformCLI(t *testing.T, c *acctest.Cluster) *terraformWorkdir {
+	t.Helper()
+	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if binary == "" {
+		var err error
+		if binary, err = exec.LookPath("terraform"); err != nil {
+			t.Skip("no terraform binary: set TF_ACC_TERRAFORM_PATH (make test does) or put terraform on PATH")
+		}
+	}
+	dir := t.TempDir()
+	plugins := filepath.Join(dir, "plugins")
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(plugins, "terraform-provider-knative"), "..").CombinedOutput(); err != nil {
+		t.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	rc := filepath.Join(dir, "terraformrc")
+	cli := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"tf-knative/knative\" = %q\n  }\n  direct {}\n}\n", plugins)
+	if err := os.WriteFile(rc, []byte(cli), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(dir, "config")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	provider := c.ProviderBlock()
+	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(provider+scaleConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+	w := &terraformWorkdir{dir: work, binary: binary, env: env}
+	t.Cleanup(func() {
+		// Should a step fail, nothing stays behind.
+		if _, err := os.Stat(filepath.Join(work, "terraform.tfstate")); err == nil {
+			cmd := exec.Command(binary, "destroy", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=x", "-var", "services=0")
+			cmd.Dir, cmd.Env = work, env
+			_ = cmd.Run()
+		}
+	})
+	return w
+}
+
+// run runs a terraform command and fails the test if it fails; a plan with
+// -detailed-exitcode fails on changes too (exit code 2).
+func (w *terraformWorkdir) run(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command(w.binary, args...)
+	cmd.Dir, cmd.Env = w.dir, w.env
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		tail := string(out)
+		if len(tail) > 6000 {
+			tail = "..." + tail[len(tail)-6000:]
+		}
+		t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, tail)
+	}
+	t.Logf("terraform %s: %s", args[0], time.Since(start).Round(100*time.Millisecond))
+}
+
+// checkScaleServices: count Services labelled app=scale, each Ready for its
+// current generation, which is the expected one, with its revision of that
+// generation ready.
+func checkScaleServices(t *testing.T, clients *kube.Clients, count int, generation int64) {
+	t.Helper()
+	services, err := clients.Dynamic.Resource(knativeServices).Namespace("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=scale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := services.Items
+	if len(list) != count {
+		t.Fatalf("%d Services labelled app=scale, want %d", len(list), count)
+	}
+	var wrong []string
+	for i := range list {
+		svc := &list[i]
+		ready, _, _ := serving.ReadyCondition(svc)
+		observed, _, _ := unstructured.NestedInt64(svc.Object, "status", "observedGeneration")
+		revision, _, _ := unstructured.NestedString(svc.Object, "status", "latestReadyRevisionName")
+		want := fmt.Sprintf("%s-%05d", svc.GetName(), generation)
+		if svc.GetGeneration() != generation || observed != generation || ready != "True" || revision != want {
+			wrong = append(wrong, fmt.Sprintf("%s (generation %d, Ready=%s, latest ready revision %q)", svc.GetName(), svc.GetGeneration(), ready, revision))
+		}
+	}
+	if len(wrong) > 0 {
+		if len(wrong) > 10 {
+			wrong = append(wrong[:10], fmt.Sprintf("and %d more", len(wrong)-10))
+		}
+		t.Fatalf("%d of %d Services are not as applied: %s", len(wrong), count, strings.Join(wrong, "; "))
+	}
+}
