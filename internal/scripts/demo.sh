@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo, the main job: start the local sandbox, build the provider and
-# terraform apply the quickstart in examples/quickstart against it.
+# terraform apply the quickstart in examples/quickstart against it
+# (TF=tofu: with OpenTofu).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source internal/scripts/common.sh
@@ -14,6 +15,9 @@ export KUBE_CONFIG_PATH="$kubeconfig"
 
 cd examples/quickstart
 # dev_overrides make terraform init unnecessary (and it would look for a registry).
-terraform apply -auto-approve -input=false
+# OpenTofu (TF=tofu) keeps a state of its own, so both can be tried side by side.
+state=()
+if [ "${TF:-terraform}" = tofu ]; then state=(-state=tofu.tfstate); fi
+"$TF_CLI" apply -auto-approve -input=false "${state[@]}"
 echo
 echo "The sandbox keeps running: export KUBECONFIG=$kubeconfig to look at it; make sandbox-down stops it."
