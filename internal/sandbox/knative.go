@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"time"
 )
 
@@ -50,22 +49,15 @@ func fileExists(path string) bool {
 // KnativePID is the pid of the sandbox's running Knative component
 // ("controller", "webhook", "autoscaler"), or 0.
 func (s *Sandbox) KnativePID(component string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil || len(cmdline) == 0 {
-			continue // gone, or a zombie
-		}
+	found := 0
+	_ = eachProcess(func(pid int, cmdline []byte) bool {
 		args := bytes.Split(cmdline, []byte{0})
 		if filepath.Base(string(args[0])) == component && bytes.Contains(cmdline, []byte(s.Kubeconfig)) {
-			return pid
+			found = pid
 		}
-	}
-	return 0
+		return found == 0
+	})
+	return found
 }
 
 // PauseKnative stops a Knative component until ResumeKnative, for tests of

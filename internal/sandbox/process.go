@@ -127,3 +127,26 @@ func (s *Sandbox) stopProcesses() {
 		s.StopProcess(strings.TrimSuffix(filepath.Base(f), ".pid"))
 	}
 }
+
+// eachProcess calls f with the pid and command line of each running process
+// (zombies, whose command line is empty, left out) until f returns false.
+func eachProcess(f func(pid int, cmdline []byte) (more bool)) error {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || len(cmdline) == 0 {
+			continue // gone, or a zombie
+		}
+		if !f(pid, cmdline) {
+			return nil
+		}
+	}
+	return nil
+}

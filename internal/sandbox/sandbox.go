@@ -117,9 +117,8 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 
 	// Components a test paused (PauseKnative, StopControlPlane) and did not
 	// resume, because it died, run again.
-	if _, err := os.Stat(s.controlPlaneStopped()); err == nil {
-		_ = s.kwokctl(ctx, "start", "cluster", "--name", s.Name)
-		_ = s.becomesReady(ctx)
+	if s.ControlPlaneStopped() {
+		_ = s.StartControlPlane(ctx)
 	}
 	_ = os.RemoveAll(filepath.Join(s.Dir, "paused"))
 	if s.healthy(ctx) {
@@ -156,7 +155,7 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 // the point where this one's ports are bound. A create that still fails (a
 // port taken by something else) is cleared and tried once more.
 func (s *Sandbox) create(ctx context.Context) error {
-	unlock, err := lockFile(filepath.Join(filepath.Dir(s.Dir), ".create.lock"))
+	unlock, err := s.lockCreates()
 	if err != nil {
 		return err
 	}
@@ -283,24 +282,26 @@ func Down(ctx context.Context, opts Options) error {
 // keep running and reconnect. Until the restart, no other sandbox is
 // created: it would probe these ports free and take them.
 func (s *Sandbox) StopControlPlane(ctx context.Context) error {
-	unlock, err := lockFile(filepath.Join(filepath.Dir(s.Dir), ".create.lock"))
+	unlock, err := s.lockCreates()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(s.controlPlaneStopped()), 0o755); err != nil {
-		unlock()
-		return err
-	}
-	if err := os.WriteFile(s.controlPlaneStopped(), nil, 0o644); err != nil {
-		unlock()
-		return err
-	}
-	if err := s.kwokctl(ctx, "stop", "cluster", "--name", s.Name); err != nil {
+	if err := s.stopControlPlane(ctx); err != nil {
 		unlock()
 		return err
 	}
 	s.releasePorts = unlock
 	return nil
+}
+
+func (s *Sandbox) stopControlPlane(ctx context.Context) error {
+	if err := os.MkdirAll(filepath.Dir(s.controlPlaneMarker()), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(s.controlPlaneMarker(), nil, 0o644); err != nil {
+		return err
+	}
+	return s.kwokctl(ctx, "stop", "cluster", "--name", s.Name)
 }
 
 // StartControlPlane starts what StopControlPlane stopped and returns once
@@ -315,11 +316,19 @@ func (s *Sandbox) StartControlPlane(ctx context.Context) error {
 	if !s.becomesReady(ctx) {
 		return fmt.Errorf("sandbox %q: its API server is not ready after a restart%s%s", s.Name, s.readinessFailures(), s.componentFailures())
 	}
-	return os.Remove(s.controlPlaneStopped())
+	return os.Remove(s.controlPlaneMarker())
 }
 
-func (s *Sandbox) controlPlaneStopped() string {
-	return filepath.Join(s.Dir, "paused", "control-plane")
+// ControlPlaneStopped reports whether StopControlPlane stopped the control
+// plane and nothing started it again (a test that died, for instance).
+func (s *Sandbox) ControlPlaneStopped() bool { return fileExists(s.controlPlaneMarker()) }
+
+func (s *Sandbox) controlPlaneMarker() string { return filepath.Join(s.Dir, "paused", "control-plane") }
+
+// lockCreates keeps other sandboxes from being created (and probing ports
+// free) until the returned function is called.
+func (s *Sandbox) lockCreates() (func(), error) {
+	return lockFile(filepath.Join(filepath.Dir(s.Dir), ".create.lock"))
 }
 
 // LogDir holds one log file per component.

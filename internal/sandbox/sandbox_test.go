@@ -3,9 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -132,28 +130,14 @@ func clientsOf(t *testing.T, s *sandbox.Sandbox) *kube.Clients {
 // processesOf counts the live processes whose command line names dir.
 func processesOf(t *testing.T, dir string) int {
 	n := 0
-	eachProcess(t, func(pid int, cmdline []byte) {
+	err := sandbox.EachProcess(func(pid int, cmdline []byte) bool {
 		if bytes.Contains(cmdline, []byte(dir)) {
 			n++
 		}
+		return true
 	})
-	return n
-}
-
-func eachProcess(t *testing.T, f func(pid int, cmdline []byte)) {
-	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil || len(cmdline) == 0 {
-			continue // gone, or a zombie
-		}
-		f(pid, cmdline)
-	}
+	return n
 }

@@ -1,0 +1,4 @@
+package sandbox
+
+// EachProcess is eachProcess for the external tests.
+var EachProcess = eachProcess
