@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -189,10 +187,10 @@ func outageWhen(t *testing.T, s *sandbox.Sandbox, clients *kube.Clients, d time.
 				return
 			}
 			o.happened = true
-			t.Logf("%s: control plane stopped", time.Now().Format(time.TimeOnly))
+			stamp(t, "control plane stopped")
 			time.Sleep(d)
 			o.err = s.StartControlPlane(ctx)
-			t.Logf("%s: control plane started again (%v)", time.Now().Format(time.TimeOnly), o.err)
+			stamp(t, fmt.Sprintf("control plane started again (%v)", o.err))
 			logProgress(t, services)
 			return
 		}
@@ -209,16 +207,15 @@ func logProgress(t *testing.T, services dynamic.ResourceInterface) {
 		svc, err := services.Get(context.Background(), "hello", metav1.GetOptions{})
 		now := fmt.Sprint(err)
 		if err == nil {
-			st, reason, msg := serving.ReadyCondition(svc)
-			observed, _, _ := unstructured.NestedInt64(svc.Object, "status", "observedGeneration")
-			now = fmt.Sprintf("generation %d, observed %d, Ready=%s %s %s", svc.GetGeneration(), observed, st, reason, msg)
-			if observed == svc.GetGeneration() && st == "True" && svc.GetDeletionTimestamp() == nil {
-				t.Logf("%s: %s", time.Now().Format(time.TimeOnly), now)
+			generation := svc.GetGeneration()
+			now = fmt.Sprintf("generation %d: %s", generation, serving.Pending(svc, generation))
+			if done, failed := serving.Readiness(svc, "Knative Service", generation); done && failed == nil && svc.GetDeletionTimestamp() == nil {
+				stamp(t, now)
 				return
 			}
 		}
 		if now != last {
-			t.Logf("%s: %s", time.Now().Format(time.TimeOnly), now)
+			stamp(t, now)
 			last = now
 		}
 		if apierrors.IsNotFound(err) {
@@ -264,15 +261,13 @@ func TestAccFault_apiServerDown(t *testing.T) {
 	}
 	outageChecked := func(*terraform.State) error { return during.check() }
 	t.Cleanup(func() {
-		if _, err := os.Stat(filepath.Join(s.Dir, "paused", "control-plane")); err == nil {
+		if s.ControlPlaneStopped() {
 			_ = s.StartControlPlane(context.Background())
 		}
 	})
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-		CheckDestroy: resource.ComposeTestCheckFunc(checkRuntimeRemoved(clients), func(*terraform.State) error {
-			return during.check()
-		}),
+		CheckDestroy:             resource.ComposeTestCheckFunc(checkRuntimeRemoved(clients), outageChecked),
 		Steps: []resource.TestStep{
 			{
 				PreConfig:         func() { stamp(t, "create"); during = outageWhen(t, s, clients, 10*time.Second, generation(1)) },

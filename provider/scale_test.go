@@ -98,11 +98,12 @@ func terraformCLI(t *testing.T, c *acctest.Cluster) *terraformWorkdir {
 	if out, err := exec.Command("go", "build", "-o", filepath.Join(plugins, "terraform-provider-knative"), "..").CombinedOutput(); err != nil {
 		t.Fatalf("building the provider: %v\n%s", err, out)
 	}
-	rc := filepath.Join(dir, "terraformrc")
-	cli := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"tf-knative/knative\" = %q\n  }\n  direct {}\n}\n", plugins)
-	if err := os.WriteFile(rc, []byte(cli), 0o644); err != nil {
-		t.Fatal(err)
+	// The same CLI configuration make demo uses.
+	out, err := exec.Command("../internal/scripts/cli-config.sh", plugins).Output()
+	if err != nil {
+		t.Fatalf("writing the CLI configuration: %v", err)
 	}
+	rc := strings.TrimSpace(string(out))
 	work := filepath.Join(dir, "config")
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		t.Fatal(err)
@@ -158,12 +159,11 @@ func checkScaleServices(t *testing.T, clients *kube.Clients, count int, generati
 	var wrong []string
 	for i := range list {
 		svc := &list[i]
-		ready, _, _ := serving.ReadyCondition(svc)
-		observed, _, _ := unstructured.NestedInt64(svc.Object, "status", "observedGeneration")
+		done, failed := serving.Readiness(svc, "Knative Service", generation)
 		revision, _, _ := unstructured.NestedString(svc.Object, "status", "latestReadyRevisionName")
 		want := fmt.Sprintf("%s-%05d", svc.GetName(), generation)
-		if svc.GetGeneration() != generation || observed != generation || ready != "True" || revision != want {
-			wrong = append(wrong, fmt.Sprintf("%s (generation %d, Ready=%s, latest ready revision %q)", svc.GetName(), svc.GetGeneration(), ready, revision))
+		if svc.GetGeneration() != generation || !done || failed != nil || revision != want {
+			wrong = append(wrong, fmt.Sprintf("%s (generation %d: %s; latest ready revision %q)", svc.GetName(), svc.GetGeneration(), serving.Pending(svc, generation), revision))
 		}
 	}
 	if len(wrong) > 0 {

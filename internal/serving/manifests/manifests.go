@@ -66,7 +66,7 @@ func Load(version, ingress string) ([]*unstructured.Unstructured, error) {
 		if err != nil {
 			return nil, err
 		}
-		parsed, err := parse(data)
+		parsed, err := Parse(data)
 		if err != nil {
 			return nil, fmt.Errorf("%s/%s: %w", version, name, err)
 		}
@@ -75,7 +75,9 @@ func Load(version, ingress string) ([]*unstructured.Unstructured, error) {
 	return objs, nil
 }
 
-func parse(data []byte) ([]*unstructured.Unstructured, error) {
+// Parse decodes a multi-document YAML (or JSON) manifest into its objects,
+// empty documents left out.
+func Parse(data []byte) ([]*unstructured.Unstructured, error) {
 	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	var objs []*unstructured.Unstructured
 	for {
