@@ -245,6 +245,12 @@ func Readiness(obj *unstructured.Unstructured, kindName string, generation int64
 		return true, nil
 	case c["status"] == "False":
 		cause := rootCause(obj, c)
+		if obj.GetKind() == "Service" && cause["reason"] == "ConfigurationMissing" {
+			// A Service creates the Configuration its Route sends traffic to:
+			// a Route that does not see it yet (its informer resyncing after an
+			// API server restart) is converging, not failing.
+			return false, nil
+		}
 		return true, &NotReadyError{Kind: kindName, Reason: fmt.Sprint(cause["reason"]), Message: fmt.Sprint(cause["message"])}
 	}
 	return false, nil

@@ -18,6 +18,10 @@ func TestReadiness(t *testing.T) {
 			"status":   map[string]any{"observedGeneration": observed, "conditions": items},
 		}}
 	}
+	kind := func(kind string, obj *unstructured.Unstructured) *unstructured.Unstructured {
+		obj.SetKind(kind)
+		return obj
+	}
 	cond := func(typ, status, reason, message string) map[string]any {
 		return map[string]any{"type": typ, "status": status, "reason": reason, "message": message}
 	}
@@ -37,6 +41,11 @@ func TestReadiness(t *testing.T) {
 			obj: object(2, cond("ConfigurationsReady", "False", "RevisionFailed", `Revision "a-00001" failed with message: Unable to fetch image`),
 				cond("Ready", "False", "RevisionMissing", "Configuration does not have any ready Revision."),
 				cond("RoutesReady", "False", "RevisionMissing", "Configuration does not have any ready Revision."))},
+		{name: "a Service's route not seeing its configuration yet", pending: `Ready=False ConfigurationMissing: Configuration "a" referenced in traffic not found.`,
+			obj: kind("Service", object(2, cond("Ready", "False", "ConfigurationMissing", `Configuration "a" referenced in traffic not found.`),
+				cond("RoutesReady", "False", "ConfigurationMissing", `Configuration "a" referenced in traffic not found.`)))},
+		{name: "a Route's configuration missing", done: true, reason: "ConfigurationMissing", cause: `Configuration "a" referenced in traffic not found.`,
+			obj: kind("Route", object(2, cond("Ready", "False", "ConfigurationMissing", `Configuration "a" referenced in traffic not found.`)))},
 		{name: "failed alone", done: true, reason: "DomainAlreadyClaimed", cause: "taken",
 			obj: object(2, cond("Ready", "False", "DomainAlreadyClaimed", "taken"), cond("IngressReady", "Unknown", "", ""))},
 	} {
