@@ -41,6 +41,9 @@ type Kind struct {
 	// prepareCreate waits for what must hold before the object is created,
 	// once no object of the name exists.
 	prepareCreate func(ctx context.Context, o Objects, namespace, name string) error
+	// afterDelete waits, once the object is gone, for what Knative derived
+	// from it that foreground deletion does not wait for.
+	afterDelete func(ctx context.Context, o Objects, namespace, name string) error
 }
 
 // APIVersion is the kind's group/version.
@@ -347,7 +350,10 @@ func (o Objects) Delete(ctx context.Context, namespace, name string) error {
 	if err := o.StartDelete(ctx, namespace, name); err != nil {
 		return err
 	}
-	return o.waitGone(ctx, namespace, name)
+	if err := o.waitGone(ctx, namespace, name); err != nil || o.Kind.afterDelete == nil {
+		return err
+	}
+	return o.Kind.afterDelete(ctx, o, namespace, name)
 }
 
 // waitGone returns once the object no longer exists.

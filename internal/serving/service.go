@@ -77,6 +77,12 @@ var Service = &Kind{
 	prepareCreate: func(ctx context.Context, o Objects, namespace, name string) error {
 		return o.waitForLeftovers(ctx, namespace, name)
 	},
+	// Foreground deletion cascades one level reliably (the Configuration
+	// and Route), not always to the Revisions and their Deployments: a
+	// destroy returns once they are gone too.
+	afterDelete: func(ctx context.Context, o Objects, namespace, name string) error {
+		return o.waitForLeftovers(ctx, namespace, name)
+	},
 }
 
 // leftoverKinds are what Knative derives from a Service, all labelled with
