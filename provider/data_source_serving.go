@@ -23,6 +23,7 @@ type servingDataSourceModel struct {
 	ID         types.String `tfsdk:"id"`
 	Installed  types.Bool   `tfsdk:"installed"`
 	Version    types.String `tfsdk:"version"`
+	Ingress    types.String `tfsdk:"ingress"`
 	Namespace  types.String `tfsdk:"namespace"`
 	Ready      types.Bool   `tfsdk:"ready"`
 	Components types.List   `tfsdk:"components"`
@@ -34,11 +35,13 @@ func (d *servingDataSource) Metadata(_ context.Context, req datasource.MetadataR
 
 func (d *servingDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		Description: "Reports whether Knative Serving is installed on the cluster, and which version.",
+		Description: "Reports whether Knative Serving is installed on the cluster, which version, and with which networking layer.",
 		Attributes: map[string]schema.Attribute{
 			"id":        schema.StringAttribute{Computed: true, Description: "Always \"knative-serving\"."},
 			"installed": schema.BoolAttribute{Computed: true, Description: "Whether Knative Serving's API (the services.serving.knative.dev CRD) is installed."},
 			"version":   schema.StringAttribute{Computed: true, Description: "Installed Knative Serving version, such as 1.23.0; empty when not installed."},
+			"ingress": schema.StringAttribute{Computed: true, Description: "Networking layer config-network names: kourier, istio, contour or " +
+				"gateway-api; empty when not installed or when it names a layer this provider does not install."},
 			"namespace": schema.StringAttribute{Computed: true, Description: "Namespace the runtime runs in."},
 			"ready":     schema.BoolAttribute{Computed: true, Description: "Whether every component of the runtime is available; false when not installed."},
 			"components": schema.ListAttribute{
@@ -66,7 +69,10 @@ func (d *servingDataSource) Read(ctx context.Context, _ datasource.ReadRequest, 
 	model := servingModel{}
 	model.setObservation(&serving.Observation{}, serving.Spec{}, &resp.Diagnostics)
 	if status.Installed && manifests.Supported(status.Version) {
-		spec := serving.Spec{Version: status.Version, Ingress: "kourier"}
+		spec := serving.Spec{Version: status.Version, Ingress: status.Ingress}
+		if spec.Ingress == "" {
+			spec.Ingress = manifests.DefaultIngress
+		}
 		obs, err := (&serving.Installer{Clients: clients}).Observe(ctx, spec)
 		if err != nil {
 			resp.Diagnostics.AddError("Cannot read the Knative Serving installation", err.Error())
@@ -78,6 +84,7 @@ func (d *servingDataSource) Read(ctx context.Context, _ datasource.ReadRequest, 
 		ID:         types.StringValue(serving.Namespace),
 		Installed:  types.BoolValue(status.Installed),
 		Version:    types.StringValue(status.Version),
+		Ingress:    types.StringValue(status.Ingress),
 		Namespace:  types.StringValue(serving.Namespace),
 		Ready:      model.Ready,
 		Components: model.Components,

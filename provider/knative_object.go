@@ -293,13 +293,12 @@ func (l lifecycle) keepPlannedStatus(ctx context.Context, planned, state *tfsdk.
 // does. A cluster that cannot be reached or does not serve the kind yet
 // (Knative Serving installed in the same apply) is no error.
 func (l lifecycle) dryRun(ctx context.Context, req tfresource.ModifyPlanRequest, plan objectModel, fields knativeFields, diags *diag.Diagnostics) {
-	if l.data == nil || !l.data.PlanDryRun || req.Plan.Raw.IsNull() || !req.Config.Raw.IsFullyKnown() ||
-		(!req.State.Raw.IsNull() && req.Plan.Raw.Equal(req.State.Raw)) {
+	if req.Plan.Raw.IsNull() || !req.Config.Raw.IsFullyKnown() || (!req.State.Raw.IsNull() && req.Plan.Raw.Equal(req.State.Raw)) {
 		return
 	}
-	clients, err := l.data.Clients.Get()
-	if err != nil {
-		return // the connection settings are not known yet
+	clients := l.data.planClients()
+	if clients == nil {
+		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, dryRunTimeout)
 	defer cancel()
@@ -313,6 +312,20 @@ func (l lifecycle) dryRun(ctx context.Context, req tfresource.ModifyPlanRequest,
 		addKnativeErrors(ctx, diags, req.Config, fields, "The cluster refuses this "+l.kind.Name,
 			"A dry-run apply at plan time (plan_dry_run) was refused", verdict.Refused)
 	}
+}
+
+// planClients are the clients for plan-time checks on the cluster
+// (plan_dry_run), or nil when they are off or the connection settings are
+// not known yet (the cluster is created in the same apply).
+func (d *ProviderData) planClients() *kube.Clients {
+	if d == nil || !d.PlanDryRun {
+		return nil
+	}
+	clients, err := d.Clients.Get()
+	if err != nil {
+		return nil
+	}
+	return clients
 }
 
 // dryRunTimeout bounds a plan's wait for a cluster that does not answer.

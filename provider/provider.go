@@ -152,7 +152,8 @@ func (p *knativeProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Description: "At plan time, send each planned create or update of a knative_service, knative_route or " +
 					"knative_domain_mapping to the cluster as a server-side dry-run apply, so the API server, Knative's webhook " +
 					"and admission policies judge it as the apply will; nothing is persisted. Skipped while the cluster cannot be " +
-					"reached or does not serve Knative's API yet (Knative installed in the same apply). Default true. Can also " +
+					"reached or does not serve Knative's API yet (Knative installed in the same apply). A knative_serving whose " +
+					"ingress changes is checked for the networking layer's prerequisites (a warning at plan). Default true. Can also " +
 					"be set with KNATIVE_PLAN_DRY_RUN.",
 			},
 		},

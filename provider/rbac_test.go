@@ -54,7 +54,7 @@ func TestAccLeastRBAC(t *testing.T) {
 	// aliased provider block: in-process, one provider server serves every
 	// alias, so the last configuration would win.
 	installer := &serving.Installer{Clients: clients}
-	spec := serving.Spec{Version: manifests.DefaultVersion, Ingress: "kourier"}
+	spec := serving.Spec{Version: acctest.ServingVersion(), Ingress: "kourier"}
 	if err := installer.Apply(context.Background(), spec, nil, true); err != nil {
 		t.Fatalf("installing Knative Serving: %v", err)
 	}
@@ -162,22 +162,7 @@ resource "knative_domain_mapping" "other" {
 func leastPrivilege(t *testing.T, c *acctest.Cluster, clients *kube.Clients, kubeconfig string) {
 	t.Helper()
 	ctx := context.Background()
-	groups, err := restmapper.GetAPIGroupResources(clients.Kubernetes.Discovery())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDiscoveryRESTMapper(groups)
-	for _, obj := range leastPrivilegeObjects(t) {
-		mapping, err := mapper.RESTMapping(obj.GroupVersionKind().GroupKind(), obj.GroupVersionKind().Version)
-		if err != nil {
-			t.Fatal(err)
-		}
-		objects := clients.Dynamic.Resource(mapping.Resource).Namespace(obj.GetNamespace())
-		if _, err := objects.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "acctest", Force: true}); err != nil {
-			t.Fatalf("applying %s %s: %v", obj.GetKind(), obj.GetName(), err)
-		}
-		t.Cleanup(func() { _ = objects.Delete(context.Background(), obj.GetName(), metav1.DeleteOptions{}) })
-	}
+	applyTestObjects(t, clients, leastPrivilegeObjects(t))
 	token, err := clients.Kubernetes.CoreV1().ServiceAccounts("default").CreateToken(ctx, "terraform",
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr(int64(3600))}}, metav1.CreateOptions{})
 	if err != nil {
@@ -287,5 +272,28 @@ func checkServiceGone(c *kube.Clients) resource.TestCheckFunc {
 			return fmt.Errorf("%d revisions of hello remain after destroy", len(list.Items))
 		}
 		return nil
+	}
+}
+
+// applyTestObjects server-side applies objects of any kind the cluster
+// serves, and deletes them when the test ends.
+func applyTestObjects(t *testing.T, clients *kube.Clients, objs []*unstructured.Unstructured) {
+	t.Helper()
+	ctx := context.Background()
+	groups, err := restmapper.GetAPIGroupResources(clients.Kubernetes.Discovery())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDiscoveryRESTMapper(groups)
+	for _, obj := range objs {
+		mapping, err := mapper.RESTMapping(obj.GroupVersionKind().GroupKind(), obj.GroupVersionKind().Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objects := clients.Dynamic.Resource(mapping.Resource).Namespace(obj.GetNamespace())
+		if _, err := objects.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "acctest", Force: true}); err != nil {
+			t.Fatalf("applying %s %s: %v", obj.GetKind(), obj.GetName(), err)
+		}
+		t.Cleanup(func() { _ = objects.Delete(context.Background(), obj.GetName(), metav1.DeleteOptions{}) })
 	}
 }

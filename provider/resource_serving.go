@@ -103,10 +103,14 @@ func (r *servingResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Validators: []validator.String{stringvalidator.OneOf(manifests.Versions()...)},
 			},
 			"ingress": schema.StringAttribute{
-				Optional: true, Computed: true, Default: stringdefault.StaticString("kourier"),
-				Description:   "Networking layer to install. Only \"kourier\" is supported so far.",
-				Validators:    []validator.String{stringvalidator.OneOf(manifests.Ingresses()...)},
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Optional: true, Computed: true, Default: stringdefault.StaticString(manifests.DefaultIngress),
+				Description: "Networking layer Knative routes traffic through: \"kourier\" (default, self-contained), \"istio\" " +
+					"(needs Istio with its istio-system/istio-ingressgateway), \"contour\" (needs Contour with the Envoy Services " +
+					"contour-external/envoy and contour-internal/envoy) or \"gateway-api\" (needs the Gateway API CRDs and an " +
+					"implementation with the Gateways and Services config-gateway names, by default Istio's). The prerequisites are " +
+					"checked before anything is written. Changing it switches layers in place: the new layer is installed, " +
+					"config-network names it once it runs, and the old layer is removed once the new one serves every route.",
+				Validators: []validator.String{stringvalidator.OneOf(manifests.Ingresses()...)},
 			},
 			"high_availability": schema.SingleNestedAttribute{
 				Optional:    true,
@@ -167,17 +171,31 @@ func (r *servingResource) Configure(_ context.Context, req resource.ConfigureReq
 	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
-// ModifyPlan refuses upgrades that skip a minor and downgrades, and plans the
-// repair of drift found by refresh.
+// ModifyPlan refuses upgrades that skip a minor and downgrades, warns about a
+// networking layer's missing prerequisites, and plans the repair of drift
+// found by refresh.
 func (r *servingResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+	if req.Plan.Raw.IsNull() {
 		return
 	}
 	var plan, state servingModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !plan.Ingress.IsUnknown() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ingress_class"), serving.IngressClass(plan.Ingress.ValueString()))...)
+	}
+	if req.State.Raw.IsNull() {
+		r.checkPrerequisites(ctx, plan.Ingress, &resp.Diagnostics)
+		return
+	}
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if !plan.Ingress.Equal(state.Ingress) {
+		r.checkPrerequisites(ctx, plan.Ingress, &resp.Diagnostics)
 	}
 	from := state.InstalledVersion.ValueString()
 	if from == "" {
@@ -191,12 +209,34 @@ func (r *servingResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	var drift []string
 	resp.Diagnostics.Append(state.Drift.ElementsAs(ctx, &drift, false)...)
-	if len(drift) > 0 || plan.Version.ValueString() != state.InstalledVersion.ValueString() {
+	if len(drift) > 0 || plan.Version.ValueString() != state.InstalledVersion.ValueString() || !plan.Ingress.Equal(state.Ingress) {
 		// Apply re-applies everything; afterwards nothing has drifted.
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drift"), types.ListValueMust(types.StringType, nil))...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("installed_version"), plan.Version)...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ready"), types.BoolUnknown())...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("components"), types.ListUnknown(componentType))...)
+	}
+}
+
+// checkPrerequisites warns at plan when the cluster lacks what the planned
+// networking layer needs (plan_dry_run). Only a warning: the same apply may
+// install Istio, Contour or a Gateway API implementation first; apply checks
+// again before it writes anything and fails then.
+func (r *servingResource) checkPrerequisites(ctx context.Context, ingress types.String, diags *diag.Diagnostics) {
+	clients := r.data.planClients()
+	if clients == nil || ingress.IsUnknown() || ingress.IsNull() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, dryRunTimeout)
+	defer cancel()
+	err := (&serving.Installer{Clients: clients}).CheckPrerequisites(ctx, ingress.ValueString())
+	var missing *serving.MissingPrerequisitesError
+	switch {
+	case errors.As(err, &missing):
+		diags.AddAttributeWarning(path.Root("ingress"), "Networking layer prerequisites missing",
+			err.Error()+"\nApply fails unless something in it installs them first.")
+	case err != nil:
+		tflog.Debug(ctx, "plan-time prerequisite check skipped", map[string]any{"reason": err.Error()})
 	}
 }
 
@@ -292,6 +332,12 @@ func (r *servingResource) Update(ctx context.Context, req resource.UpdateRequest
 func (r *servingResource) applyAndRecord(ctx context.Context, installer *serving.Installer, spec serving.Spec, previous *serving.Spec,
 	m *servingModel, state *tfsdk.State, diags *diag.Diagnostics, failure string) {
 	err := installer.Apply(ctx, spec, previous, m.WaitForReady.ValueBool())
+	var missing *serving.MissingPrerequisitesError
+	if errors.As(err, &missing) {
+		// Nothing was written: no state for a create, the prior state for an update.
+		diags.AddAttributeError(path.Root("ingress"), "Networking layer prerequisites missing", err.Error())
+		return
+	}
 	r.refreshComputed(ctx, installer, spec, m, diags)
 	m.Drift = types.ListValueMust(types.StringType, nil) // everything was just applied
 	diags.Append(state.Set(ctx, m)...)
@@ -358,7 +404,12 @@ func (r *servingResource) adopt(ctx context.Context, installer *serving.Installe
 		return false
 	}
 	state.Version = types.StringValue(found.Version)
-	state.Ingress = types.StringValue("kourier")
+	if found.Ingress == "" {
+		diags.AddError("Unsupported networking layer", "config-network's ingress-class names a networking layer this provider does not install; "+
+			"it installs "+strings.Join(manifests.Ingresses(), ", ")+".")
+		return false
+	}
+	state.Ingress = types.StringValue(found.Ingress)
 	return true
 }
 
@@ -383,7 +434,7 @@ func (r *servingResource) refreshComputed(ctx context.Context, installer *servin
 
 func (m *servingModel) setObservation(obs *serving.Observation, spec serving.Spec, diags *diag.Diagnostics) {
 	m.InstalledVersion = types.StringValue(obs.Version)
-	m.IngressClass = types.StringValue(serving.IngressClasses[spec.Ingress])
+	m.IngressClass = types.StringValue(serving.IngressClass(spec.Ingress))
 	ready := len(obs.Components) > 0
 	var components []attr.Value
 	for _, c := range obs.Components {
@@ -411,7 +462,7 @@ func (m *servingModel) setObservation(obs *serving.Observation, spec serving.Spe
 func (m *servingModel) spec(ctx context.Context, diags *diag.Diagnostics) serving.Spec {
 	spec := serving.Spec{Version: m.Version.ValueString(), Ingress: m.Ingress.ValueString()}
 	if spec.Ingress == "" {
-		spec.Ingress = "kourier"
+		spec.Ingress = manifests.DefaultIngress
 	}
 	if m.HighAvailability != nil {
 		spec.Replicas = int(m.HighAvailability.Replicas.ValueInt64())

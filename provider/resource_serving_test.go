@@ -28,7 +28,12 @@ import (
 
 const servingAddress = "knative_serving.this"
 
+// servingConfig is the runtime at the tests' version (acctest.ServingVersion)
+// unless body names one.
 func servingConfig(c *acctest.Cluster, body string) string {
+	if !strings.Contains(body, "version") {
+		body = fmt.Sprintf("  version = %q\n%s", acctest.ServingVersion(), body)
+	}
 	return c.ProviderBlock() + fmt.Sprintf("resource \"knative_serving\" \"this\" {\n%s\n}\n", body)
 }
 
@@ -50,13 +55,14 @@ data "knative_serving" "installed" {
 				// The harness fails the step if the plan after apply is not empty.
 				Config: withDataSource,
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("installed_version"), knownvalue.StringExact("1.23.0")),
+					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("installed_version"), knownvalue.StringExact(acctest.ServingVersion())),
 					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("ready"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("ingress_class"), knownvalue.StringExact("kourier.ingress.networking.knative.dev")),
 					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("drift"), knownvalue.ListSizeExact(0)),
 					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("installed"), knownvalue.Bool(true)),
-					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("version"), knownvalue.StringExact("1.23.0")),
+					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("version"), knownvalue.StringExact(acctest.ServingVersion())),
 					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("ready"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("ingress"), knownvalue.StringExact("kourier")),
 					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("components"), knownvalue.ListSizeExact(6)),
 					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("components"), knownvalue.ListPartial(map[int]knownvalue.Check{
 						0: knownvalue.ObjectExact(map[string]knownvalue.Check{
@@ -230,7 +236,7 @@ func TestAccServing_interruptedInstallConverges(t *testing.T) {
 					ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 					defer cancel()
 					fm := &kube.Clients{REST: clients.REST, Kubernetes: clients.Kubernetes, Dynamic: clients.Dynamic, APIExtensions: clients.APIExtensions, FieldManager: "terraform-provider-knative"}
-					err := (&serving.Installer{Clients: fm}).Apply(ctx, serving.Spec{Version: "1.23.0", Ingress: "kourier"}, nil, true)
+					err := (&serving.Installer{Clients: fm}).Apply(ctx, serving.Spec{Version: acctest.ServingVersion(), Ingress: "kourier"}, nil, true)
 					if err == nil {
 						t.Fatal("the install was meant to be interrupted but finished")
 					}
@@ -258,7 +264,7 @@ var badServingArguments = badConfigSet{
 	render:   func(body string) string { return "resource \"knative_serving\" \"this\" {\n  " + body + "\n}\n" },
 	cases: []badConfig{
 		{"unknown version", `version = "1.19.0"`, `(?s)version.*value must be one of:.*"1.23.0"`},
-		{"unsupported ingress", `ingress = "istio"`, `(?s)ingress.*value must be one of: \["kourier"\]`},
+		{"unsupported ingress", `ingress = "nginx"`, `(?s)ingress.*value must be one of: \["kourier"\s+"istio"\s+"contour"\s+"gateway-api"\], got: "nginx"`},
 		{"registry template without NAME", `registry = { default = "registry.example.com/knative:1" }`, `(?s)registry.default.*must be an image reference that contains \$\{NAME\}`},
 		{"zero replicas", `high_availability = { replicas = 0 }`, `(?s)high_availability.replicas.*between 1 and 10`},
 		{"version that is no version", `version = "latest"`, `(?s)version.*value must be one of`},
@@ -393,7 +399,7 @@ func TestAccServing_installWaitsForAnEarlierRemoval(t *testing.T) {
 		CheckDestroy:             checkRuntimeRemoved(clients),
 		Steps: []resource.TestStep{{
 			PreConfig: func() {
-				objs, err := serving.Desired(serving.Spec{Version: "1.23.0", Ingress: "kourier"})
+				objs, err := serving.Desired(serving.Spec{Version: acctest.ServingVersion(), Ingress: "kourier"})
 				if err != nil {
 					t.Fatal(err)
 				}

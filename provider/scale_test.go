@@ -62,8 +62,10 @@ terraform {
 
 variable "image" { type = string }
 variable "services" { type = number }
+variable "serving_version" { type = string }
 
 resource "knative_serving" "this" {
+  version                = var.serving_version
   delete_knative_objects = true
 }
 
@@ -112,7 +114,7 @@ func terraformCLI(t *testing.T, c *acctest.Cluster) *terraformWorkdir {
 	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(provider+scaleConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1", "TF_VAR_serving_version="+acctest.ServingVersion())
 	w := &terraformWorkdir{dir: work, binary: binary, env: env}
 	t.Cleanup(func() {
 		// Should a step fail, nothing stays behind.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 	"github.com/tf-knative/terraform-provider-knative/internal/sandbox"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
 	"github.com/tf-knative/terraform-provider-knative/provider"
 )
 
@@ -56,6 +57,9 @@ func PreCheck(t testing.TB) *Cluster {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 (make test does) to run it against a sandbox or KNATIVE_TEST_KUBECONFIG")
+	}
+	if v := ServingVersion(); !manifests.Supported(v) {
+		t.Fatalf("KNATIVE_TEST_SERVING_VERSION=%s is not a version the provider installs (%v)", v, manifests.Versions())
 	}
 	clusterOnce.Do(func() {
 		if path := os.Getenv("KNATIVE_TEST_KUBECONFIG"); path != "" {
@@ -195,11 +199,28 @@ func RunExecPlugin() {
 	os.Exit(0)
 }
 
+// ServingVersion is the Knative Serving version the tests install where they
+// do not test versions themselves: KNATIVE_TEST_SERVING_VERSION (the kind
+// workflow runs the suite once per supported minor), by default the
+// provider's default.
+func ServingVersion() string {
+	if v := os.Getenv("KNATIVE_TEST_SERVING_VERSION"); v != "" {
+		return v
+	}
+	return manifests.DefaultVersion
+}
+
+// OnSandbox reports whether the tests target the local sandbox (the default,
+// or KNATIVE_TEST_KUBECONFIG with KNATIVE_TEST_SANDBOX set, as make test does).
+func OnSandbox() bool {
+	return os.Getenv("KNATIVE_TEST_KUBECONFIG") == "" || os.Getenv("KNATIVE_TEST_SANDBOX") != ""
+}
+
 // Sandbox is the local sandbox the cluster is, for tests that stop its
 // components; on any other cluster the test is skipped, saying so.
 func (c *Cluster) Sandbox(t testing.TB) *sandbox.Sandbox {
 	t.Helper()
-	if os.Getenv("KNATIVE_TEST_KUBECONFIG") != "" && os.Getenv("KNATIVE_TEST_SANDBOX") == "" {
+	if !OnSandbox() {
 		t.Skip("this test stops Knative's components, which only the local sandbox lets a test do: it runs when make test targets the sandbox")
 	}
 	dir := filepath.Dir(c.Kubeconfig)

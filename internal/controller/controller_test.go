@@ -66,9 +66,15 @@ spec:
     deleteKnativeObjects: %v
 `
 
-// testRuntimeInstalls installs 1.22, is refused a downgrade and upgrades to 1.23.
+// testRuntimeInstalls is refused Istio (not installed; nothing written),
+// installs 1.22, is refused a downgrade and upgrades to 1.23.
 func testRuntimeInstalls(t *testing.T, e *env) {
-	rt := e.ApplyYAML(t, fmt.Sprintf(runtimeYAML, "1.22.1", false)).(*servingv1alpha1.ServingRuntime)
+	rt := e.ApplyYAML(t, fmt.Sprintf(runtimeYAML, "1.22.1", false)+"    ingress: istio\n").(*servingv1alpha1.ServingRuntime)
+	e.WaitCondition(t, rt, xpv2.TypeSynced, corev1.ConditionFalse, `ingress "istio" routes traffic through Istio`, time.Minute)
+	if _, err := e.Clients.Kubernetes.CoreV1().Namespaces().Get(context.Background(), serving.Namespace, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the refused install wrote the runtime's namespace (err %v)", err)
+	}
+	rt = e.ApplyYAML(t, fmt.Sprintf(runtimeYAML, "1.22.1", false)).(*servingv1alpha1.ServingRuntime)
 	e.WaitCondition(t, rt, xpv2.TypeReady, corev1.ConditionTrue, "", 5*time.Minute)
 	if got := rt.Status.AtProvider.InstalledVersion; got != "1.22.1" {
 		t.Fatalf("installedVersion = %q, want 1.22.1", got)

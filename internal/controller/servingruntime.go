@@ -43,7 +43,7 @@ func runtimeSpec(mg *servingv1alpha1.ServingRuntime) serving.Spec {
 		spec.Version = manifests.DefaultVersion
 	}
 	if spec.Ingress == "" {
-		spec.Ingress = "kourier"
+		spec.Ingress = manifests.DefaultIngress
 	}
 	if p.HighAvailability != nil {
 		spec.Replicas = int(p.HighAvailability.Replicas)
@@ -66,7 +66,7 @@ func (e *servingRuntimeExternal) Observe(ctx context.Context, mg *servingv1alpha
 	if !obs.Found {
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}
-	at := servingv1alpha1.ServingRuntimeObservation{InstalledVersion: obs.Version, IngressClass: serving.IngressClasses[spec.Ingress], Drift: obs.Drift}
+	at := servingv1alpha1.ServingRuntimeObservation{InstalledVersion: obs.Version, IngressClass: serving.IngressClass(spec.Ingress), Drift: obs.Drift}
 	var pending []string
 	for _, c := range obs.Components {
 		at.Components = append(at.Components, servingv1alpha1.Component{Name: c.Name, Namespace: c.Namespace, Ready: c.Ready, Message: c.Message})

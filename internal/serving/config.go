@@ -58,10 +58,24 @@ var configParsers = map[string]func(map[string]string) (any, error){
 	"tracing":         nil,
 }
 
+// layerConfigs are the networking layers' config maps in knative-serving
+// (present while that layer is installed). The net-* modules are not on the
+// module proxy, so their parsers cannot be used: the keys naming gateways are
+// checked as the layer reads them (see ingress.go), the others for being known.
+var layerConfigs = map[string]func(map[string]string) error{
+	"kourier": nil,
+	"istio":   func(d map[string]string) error { _, _, err := istioGateways(d); return err },
+	"contour": func(d map[string]string) error { _, _, err := contourServices(d); return err },
+	"gateway": func(d map[string]string) error { _, _, err := gatewayAPIGateways(d); return err },
+}
+
 // ConfigNames are the config maps of knative-serving, without the config- prefix.
 func ConfigNames() []string {
-	names := make([]string, 0, len(configParsers))
+	names := make([]string, 0, len(configParsers)+len(layerConfigs))
 	for name := range configParsers {
+		names = append(names, name)
+	}
+	for name := range layerConfigs {
 		names = append(names, name)
 	}
 	sort.Strings(names)
@@ -91,6 +105,9 @@ func ValidateConfig(name string, data map[string]string) error {
 				return fmt.Errorf("%s: a feature flag is Enabled, Disabled or Allowed; Knative would ignore %q and keep the default", k, data[k])
 			}
 		}
+	}
+	if validate := layerConfigs[name]; validate != nil {
+		return validate(data)
 	}
 	_, err := parseConfig(name, data)
 	return err
@@ -193,9 +210,18 @@ func releaseConfigData(name string) map[string]string { return releaseConfigs()[
 // releaseConfigs parses the embedded release once, on first use.
 var releaseConfigs = sync.OnceValue(func() map[string]map[string]string {
 	out := map[string]map[string]string{}
-	objs, err := Desired(Spec{Version: manifests.DefaultVersion, Ingress: "kourier"})
+	objs, err := Desired(Spec{Version: manifests.DefaultVersion, Ingress: manifests.DefaultIngress})
 	if err != nil {
 		return out
+	}
+	for _, ingress := range manifests.Ingresses() {
+		if ingress != manifests.DefaultIngress {
+			layer, err := manifests.LoadIngress(manifests.DefaultVersion, ingress)
+			if err != nil {
+				return out
+			}
+			objs = append(objs, layer...)
+		}
 	}
 	for _, o := range objs {
 		if o.GetKind() == "ConfigMap" && o.GetNamespace() == Namespace {

@@ -30,10 +30,6 @@ type Registry struct {
 	Override map[string]string
 }
 
-// IngressClasses maps an ingress to the class config-network must name.
-var IngressClasses = map[string]string{
-	"kourier": "kourier.ingress.networking.knative.dev",
-}
 
 // Label every object of the release carries but one (see unlabeled in observe.go).
 const (
@@ -94,7 +90,7 @@ func transformConfigMap(o *unstructured.Unstructured, spec Spec) error {
 	switch {
 	case o.GetNamespace() == Namespace && o.GetName() == "config-network":
 		// The release leaves Istio as the default ingress class.
-		return unstructured.SetNestedField(o.Object, IngressClasses[spec.Ingress], "data", "ingress-class")
+		return unstructured.SetNestedField(o.Object, IngressClass(spec.Ingress), "data", "ingress-class")
 	case o.GetNamespace() == Namespace && o.GetName() == "config-deployment":
 		if img := spec.Registry.image("", queueProxy); img != "" {
 			return unstructured.SetNestedField(o.Object, img, "data", "queue-sidecar-image")
@@ -197,6 +193,11 @@ var builtinKinds = map[string]kind{
 	// Knative's own kinds in the core manifest, defined by its CRDs.
 	"networking.internal.knative.dev/v1alpha1/Certificate": {schema.GroupVersionResource{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "certificates"}, true},
 	"caching.internal.knative.dev/v1alpha1/Image":          {schema.GroupVersionResource{Group: "caching.internal.knative.dev", Version: "v1alpha1", Resource: "images"}, true},
+	// The networking layers' kinds, defined by the CRDs of Istio and Contour
+	// (prerequisites the user installs, see ingress.go).
+	"networking.istio.io/v1beta1/Gateway":            {schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1beta1", Resource: "gateways"}, true},
+	"security.istio.io/v1beta1/PeerAuthentication":   {schema.GroupVersionResource{Group: "security.istio.io", Version: "v1beta1", Resource: "peerauthentications"}, true},
+	"projectcontour.io/v1/TLSCertificateDelegation": {schema.GroupVersionResource{Group: "projectcontour.io", Version: "v1", Resource: "tlscertificatedelegations"}, true},
 }
 
 func kindOf(o *unstructured.Unstructured) (kind, error) {

@@ -24,10 +24,14 @@ const (
 type Installation struct {
 	Installed bool
 	Version   string
+	// Ingress is the networking layer config-network names ("" when it names
+	// none this provider installs).
+	Ingress string
 }
 
 // Detect reads whether Knative Serving is installed, and its version, from the
-// labels the release manifests put on the Service CRD: one GET.
+// labels the release manifests put on the Service CRD, and its networking
+// layer from config-network: two GETs.
 func Detect(ctx context.Context, c *kube.Clients) (Installation, error) {
 	crd, err := c.APIExtensions.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, apiCRD, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -36,5 +40,6 @@ func Detect(ctx context.Context, c *kube.Clients) (Installation, error) {
 	if err != nil {
 		return Installation{}, fmt.Errorf("reading CRD %s: %w", apiCRD, err)
 	}
-	return Installation{Installed: true, Version: crd.Labels[versionLabel]}, nil
+	ingress, err := (&Installer{Clients: c}).installedIngress(ctx)
+	return Installation{Installed: true, Version: crd.Labels[versionLabel], Ingress: ingress}, err
 }

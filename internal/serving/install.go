@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -45,10 +46,34 @@ func (in *Installer) progress(format string, args ...any) {
 // (idempotent, so an interrupted apply is finished by the next one), prunes
 // what previous no longer ships, migrates stored versions after an upgrade,
 // and, when wait is set, returns once the runtime is usable.
+//
+// A networking layer's prerequisites are checked before anything is written.
+// Switching layers is in place: the new layer is installed beside the old
+// one, config-network names it once it runs, and the old layer's objects go
+// once the new one serves every route (so an apply that switches layers
+// always waits).
 func (in *Installer) Apply(ctx context.Context, spec Spec, previous *Spec, wait bool) error {
 	objs, err := Desired(spec)
 	if err != nil {
 		return err
+	}
+	if err := in.CheckPrerequisites(ctx, spec.Ingress); err != nil {
+		return err
+	}
+	from, err := in.installedIngress(ctx)
+	if err != nil {
+		return err
+	}
+	switching := from != "" && from != spec.Ingress
+	network := findObject(objs, "ConfigMap", Namespace, "config-network")
+	if switching && network != nil {
+		// Routes stay on the old layer until the new one runs.
+		objs = slices.Clone(objs)
+		i := slices.Index(objs, network)
+		objs[i] = network.DeepCopy()
+		if err := unstructured.SetNestedField(objs[i].Object, IngressClass(from), "data", "ingress-class"); err != nil {
+			return err
+		}
 	}
 	var first, rest []*unstructured.Unstructured
 	for _, o := range objs {
@@ -75,12 +100,18 @@ func (in *Installer) Apply(ctx context.Context, spec Spec, previous *Spec, wait 
 		return err
 	}
 	if previous != nil && previous.Version != spec.Version {
-		if err := in.prune(ctx, *previous, objs); err != nil {
+		// The core's objects only: another layer's go once this one serves.
+		core := *previous
+		core.Ingress = spec.Ingress
+		if err := in.prune(ctx, core, objs); err != nil {
 			return err
 		}
 		if err := in.migrateStorageVersions(ctx, first); err != nil {
 			return err
 		}
+	}
+	if err := in.retireOtherLayers(ctx, spec, network, switching); err != nil {
+		return err
 	}
 	if !wait {
 		return nil

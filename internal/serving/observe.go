@@ -61,6 +61,19 @@ func (in *Installer) Observe(ctx context.Context, spec Spec) (*Observation, erro
 			obs.Version = got.GetLabels()[versionLabel]
 		}
 	}
+	// Another layer's objects, left by a switch that did not finish, among
+	// the kinds listed anyway (no extra requests).
+	others, err := otherLayers(spec, desired)
+	if err != nil {
+		return nil, err
+	}
+	left, err := in.leftovers(ctx, spec.Ingress, others, live)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range left {
+		obs.Drift = append(obs.Drift, objectKey(o)+" belongs to another networking layer than "+spec.Ingress)
+	}
 	sort.Slice(obs.Components, func(i, j int) bool {
 		a, b := obs.Components[i], obs.Components[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name

@@ -100,6 +100,11 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 	if err != nil {
 		return err
 	}
+	left, err := in.otherLayersPresent(ctx, spec, objs)
+	if err != nil {
+		return err
+	}
+	objs = append(objs, left...) // what a failed layer switch left behind
 	// Webhook configurations first: with failurePolicy Fail they would block
 	// deletes once the webhook is gone. CRDs last: deleting one deletes its objects.
 	rank := func(o *unstructured.Unstructured) int {
@@ -119,13 +124,13 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 		}
 	}
 	in.progress("waiting until the runtime's objects are gone")
-	var left []string
+	var remaining []string
 	err = pollUntil(ctx, func() bool {
-		left = in.remaining(ctx, objs)
-		return len(left) == 0
+		remaining = in.remaining(ctx, objs)
+		return len(remaining) == 0
 	})
 	if err != nil {
-		return fmt.Errorf("the runtime is partly removed; still present: %s. Run destroy again to finish", strings.Join(left, ", "))
+		return fmt.Errorf("the runtime is partly removed; still present: %s. Run destroy again to finish", strings.Join(remaining, ", "))
 	}
 	return nil
 }

@@ -3,6 +3,15 @@ resource "knative_serving" "this" {
   version = "1.23.0"
 }
 
+# On Istio: net-istio is installed with it. Istio itself (its CRDs and the
+# istio-system/istio-ingressgateway Service) must be there first; the apply
+# names whatever is missing and writes nothing. Changing ingress later
+# switches layers in place.
+resource "knative_serving" "on_istio" {
+  version = "1.23.0"
+  ingress = "istio" # or "contour", "gateway-api"; default "kourier"
+}
+
 # Highly available, from a mirrored registry (air-gapped clusters).
 resource "knative_serving" "mirrored" {
   version = "1.23.0"

@@ -1,5 +1,5 @@
-// Package manifests embeds the Knative Serving and Kourier release manifests
-// the provider installs, so installs work air-gapped. The files under data/
+// Package manifests embeds the Knative Serving and networking layer release
+// manifests the provider installs, so installs work air-gapped. The files under data/
 // are copied from the knative.dev/operator module by `go generate`; the
 // upstream license is in data/LICENSE.
 package manifests
@@ -48,29 +48,50 @@ func Versions() []string {
 // Supported says whether version is embedded.
 func Supported(version string) bool { return slices.Contains(Versions(), version) }
 
+// DefaultIngress is installed when no ingress is given.
+const DefaultIngress = "kourier"
+
 // Ingresses lists the networking layers that can be installed.
-func Ingresses() []string { return []string{"kourier"} }
+func Ingresses() []string { return []string{"kourier", "istio", "contour", "gateway-api"} }
 
 // Load returns the objects of Knative Serving core at version followed by those
 // of the ingress, in manifest order. Each call returns fresh copies.
 func Load(version, ingress string) ([]*unstructured.Unstructured, error) {
+	core, err := LoadCore(version)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := LoadIngress(version, ingress)
+	return append(core, layer...), err
+}
+
+// LoadCore returns the objects of Knative Serving core at version.
+func LoadCore(version string) ([]*unstructured.Unstructured, error) {
+	if !Supported(version) {
+		return nil, fmt.Errorf("Knative Serving %s is not embedded; supported versions: %v", version, Versions())
+	}
+	return load(version, "serving-core.yaml")
+}
+
+// LoadIngress returns the objects of a networking layer at Knative Serving's version.
+func LoadIngress(version, ingress string) ([]*unstructured.Unstructured, error) {
 	if !Supported(version) {
 		return nil, fmt.Errorf("Knative Serving %s is not embedded; supported versions: %v", version, Versions())
 	}
 	if !slices.Contains(Ingresses(), ingress) {
 		return nil, fmt.Errorf("ingress %q is not supported; supported: %v", ingress, Ingresses())
 	}
-	var objs []*unstructured.Unstructured
-	for _, name := range []string{"serving-core.yaml", ingress + ".yaml"} {
-		data, err := files.ReadFile("data/" + version + "/" + name)
-		if err != nil {
-			return nil, err
-		}
-		parsed, err := Parse(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s/%s: %w", version, name, err)
-		}
-		objs = append(objs, parsed...)
+	return load(version, ingress+".yaml")
+}
+
+func load(version, name string) ([]*unstructured.Unstructured, error) {
+	data, err := files.ReadFile("data/" + version + "/" + name)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", version, name, err)
 	}
 	return objs, nil
 }

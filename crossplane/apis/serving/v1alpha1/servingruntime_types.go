@@ -13,10 +13,12 @@ type ServingRuntimeParameters struct {
 	// +kubebuilder:default="1.23.0"
 	// +kubebuilder:validation:Enum="1.20.3";"1.21.3";"1.22.1";"1.23.0"
 	Version string `json:"version,omitempty"`
-	// Ingress is the networking layer installed with it.
+	// Ingress is the networking layer installed with it: kourier, istio,
+	// contour or gateway-api (Istio, Contour or a Gateway API implementation
+	// must be installed first). Changing it switches layers in place.
 	// +optional
 	// +kubebuilder:default=kourier
-	// +kubebuilder:validation:Enum=kourier
+	// +kubebuilder:validation:Enum=kourier;istio;contour;"gateway-api"
 	Ingress string `json:"ingress,omitempty"`
 	// HighAvailability runs several replicas of each control plane deployment.
 	// +optional

@@ -1,5 +1,5 @@
-// Command gen copies the Knative Serving and Kourier release manifests this
-// provider supports out of the knative.dev/operator module, which ships them in
+// Command gen copies the Knative Serving and networking layer release
+// manifests this provider supports out of the knative.dev/operator module, which ships them in
 // cmd/operator/kodata. Run through go generate in the manifests package.
 package main
 
@@ -20,6 +20,14 @@ const operatorModule = "knative.dev/operator@v0.50.1"
 // versions: the newest patch of each supported minor. The provider upgrades one
 // minor at a time, so every minor between the oldest and newest must be here.
 var versions = []string{"1.20.3", "1.21.3", "1.22.1", "1.23.0"}
+
+// layers: the networking layers' release files, per ingress name.
+var layers = map[string]string{
+	"kourier":     "kourier.yaml",
+	"istio":       "net-istio.yaml",
+	"contour":     "net-contour.yaml",
+	"gateway-api": "net-gateway-api.yaml",
+}
 
 func main() {
 	cmd := exec.Command("go", "mod", "download", "-json", operatorModule)
@@ -44,7 +52,9 @@ func main() {
 		header := fmt.Sprintf("# Copied from %s cmd/operator/kodata by internal/serving/manifests/gen; do not edit.\n", operatorModule)
 		// The core file holds the CRDs too, so 1-serving-crds.yaml is not needed.
 		copyFile(filepath.Join(kodata, "knative-serving", v, "2-serving-core.yaml"), filepath.Join("data", v, "serving-core.yaml"), header)
-		copyFile(filepath.Join(kodata, "ingress", minor, "kourier", "kourier.yaml"), filepath.Join("data", v, "kourier.yaml"), header)
+		for layer, file := range layers {
+			copyFile(filepath.Join(kodata, "ingress", minor, layer, file), filepath.Join("data", v, layer+".yaml"), header)
+		}
 	}
 }
 

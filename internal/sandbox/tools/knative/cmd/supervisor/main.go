@@ -11,13 +11,16 @@
 //     TCP forwarder passes TLS through to the webhook process (kube-apiserver
 //     calls an ExternalName Service at that name and still verifies the
 //     certificate against webhook.knative-serving.svc);
-//   - stands in for Kourier: net-kourier cannot be built here and its probes
-//     cannot reach simulated pods, so KIngresses are marked Ready with
-//     Kourier's load balancer addresses. On a real cluster Kourier does this.
+//   - stands in for the networking layer's controller (Kourier, Istio,
+//     Contour or Gateway API): the net-* controllers cannot be built here and
+//     their probes cannot reach simulated pods, so KIngresses are marked
+//     Ready with the layer's load balancer addresses while that layer is
+//     installed. On a real cluster the layer's controller does this.
 package main
 
 import (
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +30,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,6 +41,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"knative.dev/networking/pkg/apis/networking"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
 	networkingclient "knative.dev/networking/pkg/client/clientset/versioned"
 )
@@ -122,7 +127,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	go standInForKourier(ctx, networking)
+	go standInForLayers(ctx, kube, networking)
 
 	// Knative's controller exits when config-network does not exist, so the
 	// processes run only while the runtime is installed.
@@ -200,33 +205,117 @@ func routeWebhook(ctx context.Context, kube kubernetes.Interface, ip string) err
 	return err
 }
 
-// standInForKourier marks every KIngress Ready with Kourier's addresses.
-func standInForKourier(ctx context.Context, client networkingclient.Interface) {
-	public := []v1alpha1.LoadBalancerIngressStatus{{DomainInternal: "kourier.kourier-system.svc.cluster.local"}}
-	private := []v1alpha1.LoadBalancerIngressStatus{{DomainInternal: "kourier-internal.kourier-system.svc.cluster.local"}}
+// layers are the networking layers' controllers the supervisor stands in
+// for: the KIngress class each reconciles, its controller deployment (the
+// stand-in serves a class only while its layer is installed, as on a real
+// cluster), its webhook configurations and its gateways' addresses.
+var layers = []struct {
+	class, controller string
+	webhooks          []string
+	public, private   string
+}{
+	{"kourier.ingress.networking.knative.dev", "net-kourier-controller", nil,
+		"kourier.kourier-system.svc.cluster.local", "kourier-internal.kourier-system.svc.cluster.local"},
+	{"istio.ingress.networking.knative.dev", "net-istio-controller",
+		[]string{"webhook.istio.networking.internal.knative.dev", "config.webhook.istio.networking.internal.knative.dev"},
+		"istio-ingressgateway.istio-system.svc.cluster.local", "knative-local-gateway.istio-system.svc.cluster.local"},
+	{"contour.ingress.networking.knative.dev", "net-contour-controller", nil,
+		"envoy.contour-external.svc.cluster.local", "envoy.contour-internal.svc.cluster.local"},
+	{"gateway-api.ingress.networking.knative.dev", "net-gateway-api-controller",
+		[]string{"config.webhook.gateway-api.networking.internal.knative.dev"},
+		"istio-ingressgateway.istio-system.svc.cluster.local", "knative-local-gateway.istio-system.svc.cluster.local"},
+}
+
+// standInForLayers marks every KIngress Ready with its layer's addresses,
+// while that layer's controller deployment exists. It relists every few
+// seconds, so a KIngress waiting for its layer is served once it arrives.
+func standInForLayers(ctx context.Context, kube kubernetes.Interface, client networkingclient.Interface) {
 	for ctx.Err() == nil {
 		list, err := client.NetworkingV1alpha1().Ingresses(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			time.Sleep(2 * time.Second) // the CRD is not installed yet
 			continue
 		}
+		installed := installedLayers(ctx, kube)
 		for i := range list.Items {
-			markReady(ctx, client, &list.Items[i], public, private)
+			markReady(ctx, client, &list.Items[i], installed)
 		}
-		w, err := client.NetworkingV1alpha1().Ingresses(metav1.NamespaceAll).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
-		if err != nil {
-			continue
-		}
-		for ev := range w.ResultChan() {
-			if ing, ok := ev.Object.(*v1alpha1.Ingress); ok && ev.Type != "DELETED" {
-				markReady(ctx, client, ing, public, private)
+		watchCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		w, err := client.NetworkingV1alpha1().Ingresses(metav1.NamespaceAll).Watch(watchCtx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+		if err == nil {
+			for ev := range w.ResultChan() {
+				if ing, ok := ev.Object.(*v1alpha1.Ingress); ok && ev.Type != "DELETED" {
+					markReady(ctx, client, ing, installed)
+				}
 			}
 		}
+		cancel()
 	}
 }
 
-func markReady(ctx context.Context, client networkingclient.Interface, ing *v1alpha1.Ingress, public, private []v1alpha1.LoadBalancerIngressStatus) {
-	if ing.Status.ObservedGeneration == ing.Generation && ing.IsReady() {
+// installedLayers maps the class of each installed layer to its addresses,
+// and stands in for its webhook: the layer's webhook configurations get a CA
+// bundle, as its webhook would give them (they have no rules until the real
+// webhook adds some, so nothing is ever sent to it).
+func installedLayers(ctx context.Context, kube kubernetes.Interface) map[string][2]string {
+	installed := map[string][2]string{}
+	for _, l := range layers {
+		if _, err := kube.AppsV1().Deployments(systemNamespace).Get(ctx, l.controller, metav1.GetOptions{}); err != nil {
+			continue
+		}
+		installed[l.class] = [2]string{l.public, l.private}
+		for _, name := range l.webhooks {
+			if err := injectCABundle(ctx, kube, name); err != nil {
+				log.Printf("standing in for the webhook of %s: %v", l.controller, err)
+			}
+		}
+	}
+	return installed
+}
+
+// injectCABundle copies the CA bundle of Knative's own webhook into a
+// layer's webhook configuration (mutating or validating) that has none.
+func injectCABundle(ctx context.Context, kube kubernetes.Interface, name string) error {
+	core, err := kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "config.webhook.serving.knative.dev", metav1.GetOptions{})
+	if err != nil || len(core.Webhooks) == 0 || len(core.Webhooks[0].ClientConfig.CABundle) == 0 {
+		return nil // Knative's webhook has not configured itself yet
+	}
+	bundle := core.Webhooks[0].ClientConfig.CABundle
+	patch := func(n int) []byte {
+		var ops []string
+		for i := 0; i < n; i++ {
+			ops = append(ops, fmt.Sprintf(`{"op":"add","path":"/webhooks/%d/clientConfig/caBundle","value":%q}`, i, base64.StdEncoding.EncodeToString(bundle)))
+		}
+		return []byte("[" + strings.Join(ops, ",") + "]")
+	}
+	opts := metav1.PatchOptions{FieldManager: fieldManager}
+	if v, err := kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{}); err == nil {
+		if len(v.Webhooks) > 0 && len(v.Webhooks[0].ClientConfig.CABundle) == 0 {
+			_, err = kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Patch(ctx, name, types.JSONPatchType, patch(len(v.Webhooks)), opts)
+		}
+		return err
+	}
+	m, err := kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err == nil && len(m.Webhooks) > 0 && len(m.Webhooks[0].ClientConfig.CABundle) == 0 {
+		_, err = kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Patch(ctx, name, types.JSONPatchType, patch(len(m.Webhooks)), opts)
+	}
+	return err
+}
+
+// markReady marks a KIngress Ready with the addresses of its class's layer,
+// when that layer is installed and the KIngress does not say so already.
+func markReady(ctx context.Context, client networkingclient.Interface, ing *v1alpha1.Ingress, installed map[string][2]string) {
+	addresses, ok := installed[ing.Annotations[networking.IngressClassAnnotationKey]]
+	if !ok {
+		return
+	}
+	public := []v1alpha1.LoadBalancerIngressStatus{{DomainInternal: addresses[0]}}
+	private := []v1alpha1.LoadBalancerIngressStatus{{DomainInternal: addresses[1]}}
+	if ing.Status.ObservedGeneration == ing.Generation && ing.IsReady() && ing.Status.PublicLoadBalancer != nil &&
+		len(ing.Status.PublicLoadBalancer.Ingress) == 1 && ing.Status.PublicLoadBalancer.Ingress[0].DomainInternal == addresses[0] {
 		return
 	}
 	ing = ing.DeepCopy()

@@ -1,0 +1,382 @@
+package serving
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"knative.dev/networking/pkg/apis/networking"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
+	"sigs.k8s.io/yaml"
+)
+
+// Layer is a networking layer Knative Serving routes traffic through. Kourier
+// is self-contained; Istio, Contour and the Gateway API layer program a proxy
+// the user installs first (their prerequisites).
+type Layer struct {
+	// Class is config-network's ingress-class for the layer: KIngresses of
+	// this class are the layer's controller's.
+	Class string
+	// Needs names what must be installed first, for messages.
+	Needs string
+	// CRDs the layer's controller and manifest use.
+	CRDs []string
+	// ConfigMap is the layer's own config map in knative-serving, which names
+	// the proxy's Services (and Gateways) the layer sends traffic to.
+	ConfigMap string
+	// Controller is the layer's controller deployment in knative-serving.
+	Controller string
+	// gateways reads, from the layer's config map data (the release's
+	// defaults when a key is not set), the proxy Services and the Gateway API
+	// Gateways the layer expects, as namespace/name.
+	gateways func(data map[string]string) (services, gateways []string, err error)
+}
+
+// Layers are the networking layers by the name knative_serving's ingress uses.
+// Their defaults are those of the net-* controllers of Knative 1.20-1.23.
+var Layers = map[string]Layer{
+	"kourier": {Class: "kourier.ingress.networking.knative.dev", Controller: "net-kourier-controller"},
+	"istio": {
+		Class: "istio.ingress.networking.knative.dev", Needs: "Istio", ConfigMap: "config-istio", Controller: "net-istio-controller",
+		CRDs: []string{"gateways.networking.istio.io", "virtualservices.networking.istio.io", "destinationrules.networking.istio.io",
+			"peerauthentications.security.istio.io"},
+		gateways: istioGateways,
+	},
+	"contour": {
+		Class: "contour.ingress.networking.knative.dev", Needs: "Contour", ConfigMap: "config-contour", Controller: "net-contour-controller",
+		CRDs:     []string{"httpproxies.projectcontour.io", "tlscertificatedelegations.projectcontour.io"},
+		gateways: contourServices,
+	},
+	"gateway-api": {
+		Class: "gateway-api.ingress.networking.knative.dev", Needs: "a Gateway API implementation", ConfigMap: "config-gateway",
+		Controller: "net-gateway-api-controller",
+		CRDs: []string{"gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io",
+			"referencegrants.gateway.networking.k8s.io"},
+		gateways: gatewayAPIGateways,
+	},
+}
+
+// IngressClass is config-network's ingress-class for an ingress.
+func IngressClass(ingress string) string { return Layers[ingress].Class }
+
+// IngressOfClass is the ingress whose class config-network names, or "".
+func IngressOfClass(class string) string {
+	for name, l := range Layers {
+		if l.Class == class {
+			return name
+		}
+	}
+	return ""
+}
+
+// istioGateways: net-istio's external-gateways and local-gateways keys (or the
+// legacy gateway.NS.NAME keys) name Services as name.namespace.svc.cluster.local.
+// Its local gateway Service ships with the layer, so only the external one is
+// the user's; that is the default istio-system/istio-ingressgateway.
+func istioGateways(data map[string]string) ([]string, []string, error) {
+	var gateways []struct{ Service string }
+	if raw, ok := data["external-gateways"]; ok {
+		if err := yaml.Unmarshal([]byte(raw), &gateways); err != nil {
+			return nil, nil, fmt.Errorf("config-istio external-gateways: %w", err)
+		}
+	}
+	for key, value := range data {
+		if strings.HasPrefix(key, "gateway.") {
+			gateways = append(gateways, struct{ Service string }{value})
+		}
+	}
+	if len(gateways) == 0 {
+		return []string{"istio-system/istio-ingressgateway"}, nil, nil
+	}
+	var services []string
+	for _, g := range gateways {
+		parts := strings.Split(g.Service, ".")
+		if len(parts) < 2 {
+			return nil, nil, fmt.Errorf("config-istio names the gateway Service %q, which is not name.namespace.svc.cluster.local", g.Service)
+		}
+		services = append(services, parts[1]+"/"+parts[0])
+	}
+	return services, nil, nil
+}
+
+// contourServices: net-contour's visibility key maps ExternalIP and
+// ClusterLocal to a Contour class and its Envoy Service (namespace/name).
+func contourServices(data map[string]string) ([]string, []string, error) {
+	visibility := map[string]struct{ Service string }{
+		"ExternalIP": {"contour-external/envoy"}, "ClusterLocal": {"contour-internal/envoy"},
+	}
+	if raw, ok := data["visibility"]; ok {
+		if err := yaml.Unmarshal([]byte(raw), &visibility); err != nil {
+			return nil, nil, fmt.Errorf("config-contour visibility: %w", err)
+		}
+	}
+	var services []string
+	for _, v := range visibility {
+		services = append(services, v.Service)
+	}
+	return services, nil, nil
+}
+
+// gatewayAPIGateways: net-gateway-api's external-gateways and local-gateways
+// keys name a Gateway and, optionally, its proxy's Service (namespace/name).
+// The defaults are Istio's Gateway API implementation.
+func gatewayAPIGateways(data map[string]string) ([]string, []string, error) {
+	defaults := map[string]string{
+		"external-gateways": "[{gateway: istio-system/knative-gateway, service: istio-system/istio-ingressgateway}]",
+		"local-gateways":    "[{gateway: istio-system/knative-local-gateway, service: istio-system/knative-local-gateway}]",
+	}
+	var services, gateways []string
+	for _, key := range []string{"external-gateways", "local-gateways"} {
+		raw, ok := data[key]
+		if !ok {
+			raw = defaults[key]
+		}
+		var entries []struct{ Gateway, Service string }
+		if err := yaml.Unmarshal([]byte(raw), &entries); err != nil {
+			return nil, nil, fmt.Errorf("config-gateway %s: %w", key, err)
+		}
+		for _, e := range entries {
+			gateways = append(gateways, e.Gateway)
+			if e.Service != "" {
+				services = append(services, e.Service)
+			}
+		}
+	}
+	return services, gateways, nil
+}
+
+var gatewaysGVR = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
+
+// MissingPrerequisitesError says what a networking layer needs that the
+// cluster does not have.
+type MissingPrerequisitesError struct {
+	Ingress string
+	Missing []string
+}
+
+func (e *MissingPrerequisitesError) Error() string {
+	l := Layers[e.Ingress]
+	return fmt.Sprintf("ingress %q routes traffic through %s, which must be installed before Knative Serving uses it; the cluster lacks:\n  - %s\n"+
+		"Install %s (the gateway Services must exist), or change the names in %s with knative_serving_config, then apply again. Nothing was changed.",
+		e.Ingress, l.Needs, strings.Join(e.Missing, "\n  - "), l.Needs, l.ConfigMap)
+}
+
+// CheckPrerequisites returns a *MissingPrerequisitesError when the layer's
+// CRDs, gateway Services or Gateways are not on the cluster. It writes
+// nothing, so Apply calls it before it writes anything.
+func (in *Installer) CheckPrerequisites(ctx context.Context, ingress string) error {
+	l, ok := Layers[ingress]
+	if !ok {
+		return fmt.Errorf("ingress %q is not supported", ingress)
+	}
+	var missing []string
+	for _, name := range l.CRDs {
+		_, err := in.Clients.APIExtensions.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			missing = append(missing, "CRD "+name)
+		} else if err != nil {
+			return fmt.Errorf("reading CRD %s: %w", name, err)
+		}
+	}
+	services, gateways, err := in.gatewaysOf(ctx, ingress)
+	if err != nil {
+		return err
+	}
+	for _, key := range services {
+		namespace, name, _ := strings.Cut(key, "/")
+		_, err := in.Clients.Kubernetes.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			missing = append(missing, fmt.Sprintf("Service %s (the gateway %s names)", key, l.ConfigMap))
+		} else if err != nil {
+			return fmt.Errorf("reading Service %s: %w", key, err)
+		}
+	}
+	for _, key := range gateways {
+		namespace, name, _ := strings.Cut(key, "/")
+		_, err := in.Clients.Dynamic.Resource(gatewaysGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			missing = append(missing, fmt.Sprintf("Gateway %s (gateway.networking.k8s.io, named in %s)", key, l.ConfigMap))
+		} else if err != nil {
+			return fmt.Errorf("reading Gateway %s: %w", key, err)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return &MissingPrerequisitesError{Ingress: ingress, Missing: missing}
+}
+
+// gatewaysOf are the proxy Services and Gateways (namespace/name) a layer
+// sends traffic to, as its config map on the cluster names them (the user
+// may have renamed them) or by the layer's defaults.
+func (in *Installer) gatewaysOf(ctx context.Context, ingress string) (services, gateways []string, err error) {
+	l := Layers[ingress]
+	if l.gateways == nil {
+		return nil, nil, nil
+	}
+	data := map[string]string{}
+	cm, err := in.Clients.Kubernetes.CoreV1().ConfigMaps(Namespace).Get(ctx, l.ConfigMap, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		data = cm.Data
+	case !apierrors.IsNotFound(err):
+		return nil, nil, fmt.Errorf("reading ConfigMap %s/%s: %w", Namespace, l.ConfigMap, err)
+	}
+	return l.gateways(data)
+}
+
+// ingressesGVR are the KIngresses Knative's Routes program the layer through.
+var ingressesGVR = schema.GroupVersionResource{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "ingresses"}
+
+// waitIngressesServed returns once every KIngress is of the layer's class and
+// Ready: the layer serves every route, so the previous one can go.
+func (in *Installer) waitIngressesServed(ctx context.Context, ingress string) error {
+	class := IngressClass(ingress)
+	in.progress("waiting for %s to serve every route", ingress)
+	return in.waitFor(ctx, kind{GVR: ingressesGVR, Namespaced: true}, "", "the routes to move to "+ingress,
+		func(live map[string]*unstructured.Unstructured) string {
+			var pending []string
+			for key, ing := range live {
+				switch {
+				case ing.GetAnnotations()[networking.IngressClassAnnotationKey] != class:
+					pending = append(pending, "KIngress "+key+" is still of class "+ing.GetAnnotations()[networking.IngressClassAnnotationKey])
+				case ing.GetGeneration() != observedGeneration(ing) || conditionStatus(ing, "Ready") != "True":
+					pending = append(pending, "KIngress "+key+" is not Ready yet")
+				}
+			}
+			sort.Strings(pending)
+			return strings.Join(pending, "; ")
+		})
+}
+
+func observedGeneration(o *unstructured.Unstructured) int64 {
+	g, _, _ := unstructured.NestedInt64(o.Object, "status", "observedGeneration")
+	return g
+}
+
+// installedIngress is the layer config-network names, or "" when the runtime
+// is not installed (or names a class of no layer this provider installs).
+func (in *Installer) installedIngress(ctx context.Context) (string, error) {
+	cm, err := in.Clients.Kubernetes.CoreV1().ConfigMaps(Namespace).Get(ctx, "config-network", metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading ConfigMap %s/config-network: %w", Namespace, err)
+	}
+	return IngressOfClass(cm.Data["ingress-class"]), nil
+}
+
+// otherLayers are the objects the layers other than spec's ship at spec's
+// version and spec's do not.
+func otherLayers(spec Spec, desired []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	var others []*unstructured.Unstructured
+	for _, name := range manifests.Ingresses() {
+		if name == spec.Ingress {
+			continue
+		}
+		objs, err := manifests.LoadIngress(spec.Version, name)
+		if err != nil {
+			return nil, err
+		}
+		others = append(others, objs...)
+	}
+	return dropped(others, desired), nil
+}
+
+// otherLayersPresent are the objects of other layers on the cluster.
+func (in *Installer) otherLayersPresent(ctx context.Context, spec Spec, desired []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	others, err := otherLayers(spec, desired)
+	if err != nil {
+		return nil, err
+	}
+	live, err := in.listLive(ctx, others)
+	if err != nil {
+		return nil, err
+	}
+	return in.leftovers(ctx, spec.Ingress, others, live)
+}
+
+// leftovers are the objects of others in live, but for those being deleted
+// and the Services the layer needs though another layer shipped them (net-
+// istio's knative-local-gateway is the Gateway API layer's local gateway on
+// Istio). It reads the layer's config map only when such a Service is there.
+func (in *Installer) leftovers(ctx context.Context, ingress string, others []*unstructured.Unstructured, live map[string]*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	var present []*unstructured.Unstructured
+	var services []string
+	servicesRead := false
+	for _, o := range others {
+		got := live[liveKey(o)]
+		if got == nil || got.GetDeletionTimestamp() != nil {
+			continue
+		}
+		if o.GetKind() == "Service" {
+			if !servicesRead {
+				var err error
+				if services, _, err = in.gatewaysOf(ctx, ingress); err != nil {
+					return nil, err
+				}
+				servicesRead = true
+			}
+			if slices.Contains(services, keyOf(o)) {
+				continue
+			}
+		}
+		present = append(present, o)
+	}
+	return present, nil
+}
+
+// retireOtherLayers deletes what other layers left on the cluster (the one
+// being switched from, or one a failed switch left behind), once spec's layer
+// serves every route. When switching, config-network names the new layer
+// first, as soon as its deployments are available.
+func (in *Installer) retireOtherLayers(ctx context.Context, spec Spec, network *unstructured.Unstructured, switching bool) error {
+	desired, err := Desired(spec)
+	if err != nil {
+		return err
+	}
+	left, err := in.otherLayersPresent(ctx, spec, desired)
+	if err != nil {
+		return err
+	}
+	if !switching && len(left) == 0 {
+		return nil
+	}
+	if err := in.WaitReady(ctx, spec); err != nil {
+		return err
+	}
+	if switching && network != nil {
+		in.progress("config-network: ingress-class %s", IngressClass(spec.Ingress))
+		if err := in.apply(ctx, network); err != nil {
+			return err
+		}
+	}
+	if err := in.waitIngressesServed(ctx, spec.Ingress); err != nil {
+		return err
+	}
+	for _, o := range left {
+		in.progress("deleting %s (another networking layer's)", objectKey(o))
+		if err := in.deleteObject(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func findObject(objs []*unstructured.Unstructured, kindName, namespace, name string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetKind() == kindName && o.GetNamespace() == namespace && o.GetName() == name {
+			return o
+		}
+	}
+	return nil
+}
