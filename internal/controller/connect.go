@@ -134,6 +134,9 @@ type clientCache struct {
 	mu      sync.Mutex
 	clients map[string]*kube.Clients
 	wrap    func(http.RoundTripper) http.RoundTripper
+	// warn receives the target API servers' warnings, which client-go would
+	// otherwise print to stderr, outside the provider's log.
+	warn func(ctx context.Context, text string)
 }
 
 func (c *clientCache) get(key string, config func() (*rest.Config, error), qps float32, burst int) (*kube.Clients, error) {
@@ -150,6 +153,7 @@ func (c *clientCache) get(key string, config func() (*rest.Config, error), qps f
 	if c.wrap != nil {
 		cfg.Wrap(c.wrap)
 	}
+	cfg.WarningHandlerWithContext = kube.WarningHandler(c.warn)
 	clients, err := kube.ClientsFor(cfg, FieldManager)
 	if err != nil {
 		return nil, err

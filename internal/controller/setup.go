@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -46,7 +47,12 @@ type Options struct {
 // configs to mgr. Managed resources reach their clusters through the provider
 // configs; InjectedIdentity uses mgr's own REST config.
 func Setup(mgr ctrl.Manager, o Options) error {
-	conn := newConnector(mgr.GetClient(), mgr.GetConfig(), &clientCache{clients: map[string]*kube.Clients{}, wrap: o.TargetTransport})
+	warn := func(_ context.Context, text string) {
+		if o.Logger != nil {
+			o.Logger.Debug("The target cluster's API server warns", "warning", text)
+		}
+	}
+	conn := newConnector(mgr.GetClient(), mgr.GetConfig(), &clientCache{clients: map[string]*kube.Clients{}, wrap: o.TargetTransport, warn: warn})
 	for _, setup := range []func() error{
 		func() error {
 			return setupObject(mgr, o, conn, servingv1alpha1.ServiceGroupVersionKind, &servingv1alpha1.Service{}, serviceKind)
