@@ -30,7 +30,6 @@ type Registry struct {
 	Override map[string]string
 }
 
-
 // Label every object of the release carries but one (see unlabeled in observe.go).
 const (
 	releaseLabel      = "app.kubernetes.io/name"
@@ -195,8 +194,8 @@ var builtinKinds = map[string]kind{
 	"caching.internal.knative.dev/v1alpha1/Image":          {schema.GroupVersionResource{Group: "caching.internal.knative.dev", Version: "v1alpha1", Resource: "images"}, true},
 	// The networking layers' kinds, defined by the CRDs of Istio and Contour
 	// (prerequisites the user installs, see ingress.go).
-	"networking.istio.io/v1beta1/Gateway":            {schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1beta1", Resource: "gateways"}, true},
-	"security.istio.io/v1beta1/PeerAuthentication":   {schema.GroupVersionResource{Group: "security.istio.io", Version: "v1beta1", Resource: "peerauthentications"}, true},
+	"networking.istio.io/v1beta1/Gateway":           {schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1beta1", Resource: "gateways"}, true},
+	"security.istio.io/v1beta1/PeerAuthentication":  {schema.GroupVersionResource{Group: "security.istio.io", Version: "v1beta1", Resource: "peerauthentications"}, true},
 	"projectcontour.io/v1/TLSCertificateDelegation": {schema.GroupVersionResource{Group: "projectcontour.io", Version: "v1", Resource: "tlscertificatedelegations"}, true},
 }
 
