@@ -248,18 +248,15 @@ func (in *Installer) waitIngressesServed(ctx context.Context, ingress string) er
 				switch {
 				case ing.GetAnnotations()[networking.IngressClassAnnotationKey] != class:
 					pending = append(pending, "KIngress "+key+" is still of class "+ing.GetAnnotations()[networking.IngressClassAnnotationKey])
-				case ing.GetGeneration() != observedGeneration(ing) || conditionStatus(ing, "Ready") != "True":
-					pending = append(pending, "KIngress "+key+" is not Ready yet")
+				default:
+					if done, failed := Readiness(ing, "KIngress", ing.GetGeneration()); !done || failed != nil {
+						pending = append(pending, "KIngress "+key+" is not Ready yet")
+					}
 				}
 			}
 			sort.Strings(pending)
 			return strings.Join(pending, "; ")
 		})
-}
-
-func observedGeneration(o *unstructured.Unstructured) int64 {
-	g, _, _ := unstructured.NestedInt64(o.Object, "status", "observedGeneration")
-	return g
 }
 
 // installedIngress is the layer config-network names, or "" when the runtime
@@ -338,12 +335,8 @@ func (in *Installer) leftovers(ctx context.Context, ingress string, others []*un
 // retireOtherLayers deletes what other layers left on the cluster (the one
 // being switched from, or one a failed switch left behind), once spec's layer
 // serves every route. When switching, config-network names the new layer
-// first, as soon as its deployments are available.
-func (in *Installer) retireOtherLayers(ctx context.Context, spec Spec, network *unstructured.Unstructured, switching bool) error {
-	desired, err := Desired(spec)
-	if err != nil {
-		return err
-	}
+// first, as soon as its deployments are available. desired are spec's objects.
+func (in *Installer) retireOtherLayers(ctx context.Context, spec Spec, desired []*unstructured.Unstructured, network *unstructured.Unstructured, switching bool) error {
 	left, err := in.otherLayersPresent(ctx, spec, desired)
 	if err != nil {
 		return err

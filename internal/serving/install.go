@@ -110,7 +110,7 @@ func (in *Installer) Apply(ctx context.Context, spec Spec, previous *Spec, wait 
 			return err
 		}
 	}
-	if err := in.retireOtherLayers(ctx, spec, network, switching); err != nil {
+	if err := in.retireOtherLayers(ctx, spec, objs, network, switching); err != nil {
 		return err
 	}
 	if !wait {
@@ -353,12 +353,7 @@ func (in *Installer) waitWebhook(ctx context.Context, objs []*unstructured.Unstr
 // server-side dry-run of config-network passes through Knative's config
 // validation webhook, whose failure policy is Fail.
 func (in *Installer) waitWebhookServing(ctx context.Context, objs []*unstructured.Unstructured) error {
-	var probe *unstructured.Unstructured
-	for _, o := range objs {
-		if o.GetKind() == "ConfigMap" && o.GetNamespace() == Namespace && o.GetName() == "config-network" {
-			probe = o
-		}
-	}
+	probe := findObject(objs, "ConfigMap", Namespace, "config-network")
 	if probe == nil {
 		return nil
 	}
