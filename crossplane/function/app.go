@@ -9,7 +9,6 @@ package function
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -35,8 +34,8 @@ const (
 // (examples/crossplane/app/definition.yaml) declares it.
 type AppSpec struct {
 	Image string `json:"image"`
-	// Env are the container's environment variables.
-	Env map[string]string `json:"env,omitempty"`
+	// Env are the container's environment variables, in order.
+	Env []EnvVar `json:"env,omitempty"`
 	// Domain, when set, is served by a DomainMapping to the app.
 	Domain string `json:"domain,omitempty"`
 	// MinScale and MaxScale bound the number of replicas (Knative's
@@ -45,6 +44,12 @@ type AppSpec struct {
 	MaxScale *int64 `json:"maxScale,omitempty"`
 	// Visibility is "public" (default) or "cluster-local".
 	Visibility string `json:"visibility,omitempty"`
+}
+
+// EnvVar is one environment variable of the App's container.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
 }
 
 // Function composes Knative apps.
@@ -118,14 +123,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 func appService(name, namespace string, app AppSpec) *composed.Unstructured {
 	container := map[string]any{"image": app.Image}
 	if len(app.Env) > 0 {
-		keys := make([]string, 0, len(app.Env))
-		for k := range app.Env {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys) // a stable order: a map's would be a new revision on every run
-		env := make([]any, 0, len(keys))
-		for _, k := range keys {
-			env = append(env, map[string]any{"name": k, "value": app.Env[k]})
+		env := make([]any, 0, len(app.Env))
+		for _, e := range app.Env {
+			env = append(env, map[string]any{"name": e.Name, "value": e.Value})
 		}
 		container["env"] = env
 	}

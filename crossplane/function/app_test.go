@@ -46,7 +46,7 @@ func asMap(t *testing.T, r *fnv1.Resource) map[string]any {
 }
 
 func TestComposesServiceAndDomainMapping(t *testing.T) {
-	rsp := run(t, appRequest(t, `{"image":"kind.local/hello","env":{"B":"2","A":"1"},"domain":"hello.example.org",
+	rsp := run(t, appRequest(t, `{"image":"kind.local/hello","env":[{"name":"B","value":"2"},{"name":"A","value":"1"}],"domain":"hello.example.org",
 		"minScale":1,"maxScale":3,"visibility":"cluster-local"}`, nil))
 	if len(rsp.GetResults()) != 0 {
 		t.Fatalf("results: %v", rsp.GetResults())
@@ -61,7 +61,7 @@ func TestComposesServiceAndDomainMapping(t *testing.T) {
 				"metadata": map[string]any{"annotations": map[string]any{
 					"autoscaling.knative.dev/min-scale": "1", "autoscaling.knative.dev/max-scale": "3"}},
 				"spec": map[string]any{"containers": []any{map[string]any{"image": "kind.local/hello",
-					"env": []any{map[string]any{"name": "A", "value": "1"}, map[string]any{"name": "B", "value": "2"}}}}},
+					"env": []any{map[string]any{"name": "B", "value": "2"}, map[string]any{"name": "A", "value": "1"}}}}},
 			}},
 		}},
 	}
@@ -124,7 +124,7 @@ func TestReadinessAndStatusFollowTheManagedResources(t *testing.T) {
 }
 
 func TestAnAppWithoutImageIsFatal(t *testing.T) {
-	rsp := run(t, appRequest(t, `{"env":{"A":"1"}}`, nil))
+	rsp := run(t, appRequest(t, `{"env":[{"name":"A","value":"1"}]}`, nil))
 	results := rsp.GetResults()
 	if len(results) != 1 || results[0].GetSeverity() != fnv1.Severity_SEVERITY_FATAL || results[0].GetMessage() != "spec.image: required" {
 		t.Fatalf("results: %v", results)

@@ -17,6 +17,8 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
+	pkgv1beta1 "github.com/crossplane/crossplane/apis/v2/pkg/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,10 +39,11 @@ import (
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 )
 
-// Scheme knows Kubernetes' types and the Crossplane provider's.
+// Scheme knows Kubernetes' types, the Crossplane provider's and Crossplane's
+// package manager's (Provider, Function, Configuration, DeploymentRuntimeConfig).
 var Scheme = func() *kruntime.Scheme {
 	s := kruntime.NewScheme()
-	for _, add := range []func(*kruntime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, apis.AddToScheme} {
+	for _, add := range []func(*kruntime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, apis.AddToScheme, pkgv1.AddToScheme, pkgv1beta1.AddToScheme} {
 		if err := add(s); err != nil {
 			panic(err)
 		}
@@ -74,20 +77,27 @@ type CrossplaneOptions struct {
 	TargetTransport func(http.RoundTripper) http.RoundTripper
 }
 
-// StartCrossplane prepares the control plane c and runs the controllers.
-func StartCrossplane(t testing.TB, c *Cluster, o CrossplaneOptions) *Crossplane {
+// ConnectCrossplane is a client of the control plane c, with the namespace
+// made; nothing else is installed or run (Crossplane's package manager
+// installs the provider's CRDs in the tests that install its package).
+func ConnectCrossplane(t testing.TB, c *Cluster, namespace string) *Crossplane {
 	t.Helper()
 	cfg, err := c.RESTConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &Crossplane{Cluster: c, Namespace: o.Namespace, Clients: c.Clients(t)}
+	x := &Crossplane{Cluster: c, Namespace: namespace, Clients: c.Clients(t)}
 	if x.Client, err = client.New(cfg, client.Options{Scheme: Scheme}); err != nil {
 		t.Fatal(err)
 	}
-	x.installCRDs(t)
-	x.Apply(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.Namespace}})
-	x.KubeconfigSecret(t, "target-kubeconfig", c)
+	x.Apply(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})
+	return x
+}
+
+// DefaultProviderConfig applies the ClusterProviderConfig "default": the
+// provider's own identity.
+func (x *Crossplane) DefaultProviderConfig(t testing.TB) {
+	t.Helper()
 	x.ApplyYAML(t, `
 apiVersion: knative.m.crossplane.io/v1alpha1
 kind: ClusterProviderConfig
@@ -95,6 +105,20 @@ metadata: {name: default}
 spec:
   credentials: {source: InjectedIdentity}
 `)
+}
+
+// StartCrossplane prepares the control plane c (the provider's CRDs applied
+// from crossplane/package/crds) and runs the controllers in-process.
+func StartCrossplane(t testing.TB, c *Cluster, o CrossplaneOptions) *Crossplane {
+	t.Helper()
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ConnectCrossplane(t, c, o.Namespace)
+	x.installCRDs(t)
+	x.KubeconfigSecret(t, "target-kubeconfig", c)
+	x.DefaultProviderConfig(t)
 	target := fmt.Sprintf(`
 apiVersion: knative.m.crossplane.io/v1alpha1
 kind: ProviderConfig

@@ -10,8 +10,9 @@ import (
 )
 
 // TestExamplesDecode reads every object of examples/crossplane strictly into
-// the provider's types, so an example with a misspelled or removed field
-// fails here rather than in a user's cluster.
+// the provider's types (and Crossplane's package types for install.yaml and
+// the DeploymentRuntimeConfig), so an example with a misspelled or removed
+// field fails here rather than in a user's cluster.
 func TestExamplesDecode(t *testing.T) {
 	files, err := filepath.Glob("../../examples/crossplane/*.yaml")
 	if err != nil || len(files) == 0 {
@@ -28,7 +29,8 @@ func TestExamplesDecode(t *testing.T) {
 			kinds[obj.GetObjectKind().GroupVersionKind().Kind] = true
 		}
 	}
-	for _, kind := range []string{"ClusterProviderConfig", "ProviderConfig", "ServingRuntime", "ServingConfig", "Service", "Route", "DomainMapping"} {
+	for _, kind := range []string{"ClusterProviderConfig", "ProviderConfig", "ServingRuntime", "ServingConfig", "Service", "Route", "DomainMapping",
+		"Provider", "Function", "DeploymentRuntimeConfig"} {
 		if !kinds[kind] {
 			t.Errorf("examples/crossplane has no %s", kind)
 		}

@@ -73,6 +73,16 @@ type Builder struct {
 	Log      io.Writer
 }
 
+// NewBuilder is a Builder with Options' defaults: this repository's tools
+// (found from the working directory) and the default cache.
+func NewBuilder(log io.Writer) (*Builder, error) {
+	dir, err := findToolsDir()
+	if err != nil {
+		return nil, err
+	}
+	return &Builder{ToolsDir: dir, CacheDir: DefaultCacheDir(), Log: log}, nil
+}
+
 // BuildCluster builds (or finds in the cache) the control plane binaries.
 func (b *Builder) BuildCluster(ctx context.Context) (*Binaries, error) {
 	bins := &Binaries{}
@@ -116,8 +126,30 @@ func (b *Builder) build(ctx context.Context, t *tool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(b.CacheDir, "bin", t.module+"-"+t.version+"-"+hash)
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+	return b.cached(ctx, t.module, t.version+"-"+hash, func(ctx context.Context, tmp string) error {
+		args := append([]string{"build", "-trimpath", "-buildvcs=false", "-ldflags", t.ldflags, "-o", tmp + string(filepath.Separator)}, t.packages...)
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = moduleDir
+		cmd.Stdout, cmd.Stderr = b.Log, b.Log
+		// Some knative.dev versions are missing from the checksum database; go.sum pins them.
+		cmd.Env = append(os.Environ(), "GONOSUMDB=knative.dev", "GOWORK=off")
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("building %s: %w", t.module, err)
+		}
+		return nil
+	})
+}
+
+func (b *Builder) isCached(name, key string) bool {
+	return fileExists(filepath.Join(b.CacheDir, "bin", name+"-"+key, ".complete"))
+}
+
+// cached returns the cache directory bin/<name>-<key>, made by make (into a
+// temporary directory) when it does not exist yet: once per machine, however
+// many builders ask at once.
+func (b *Builder) cached(ctx context.Context, name, key string, make func(ctx context.Context, tmp string) error) (string, error) {
+	dir := filepath.Join(b.CacheDir, "bin", name+"-"+key)
+	if b.isCached(name, key) {
 		return dir, nil
 	}
 
@@ -125,7 +157,7 @@ func (b *Builder) build(ctx context.Context, t *tool) (string, error) {
 	if err := os.MkdirAll(filepath.Join(b.CacheDir, "bin"), 0o755); err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(filepath.Join(b.CacheDir, "bin", t.module+".lock"))
+	unlock, err := lockFile(filepath.Join(b.CacheDir, "bin", name+".lock"))
 	if err != nil {
 		return "", err
 	}
@@ -140,15 +172,9 @@ func (b *Builder) build(ctx context.Context, t *tool) (string, error) {
 		return "", err
 	}
 	started := time.Now()
-	fmt.Fprintf(b.Log, "building %s %s (first time on this machine; cached in %s)\n", t.module, t.version, dir)
-	args := append([]string{"build", "-trimpath", "-buildvcs=false", "-ldflags", t.ldflags, "-o", tmp + string(filepath.Separator)}, t.packages...)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = moduleDir
-	cmd.Stdout, cmd.Stderr = b.Log, b.Log
-	// Some knative.dev versions are missing from the checksum database; go.sum pins them.
-	cmd.Env = append(os.Environ(), "GONOSUMDB=knative.dev", "GOWORK=off")
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("building %s: %w", t.module, err)
+	fmt.Fprintf(b.Log, "building %s %s (first time on this machine; cached in %s)\n", name, key, dir)
+	if err := make(ctx, tmp); err != nil {
+		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, ".complete"), []byte(time.Since(started).String()+"\n"), 0o644); err != nil {
 		return "", err
@@ -157,7 +183,7 @@ func (b *Builder) build(ctx context.Context, t *tool) (string, error) {
 	if err := os.Rename(tmp, dir); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(b.Log, "built %s %s in %s\n", t.module, t.version, time.Since(started).Round(time.Second))
+	fmt.Fprintf(b.Log, "built %s %s in %s\n", name, key, time.Since(started).Round(time.Second))
 	return dir, nil
 }
 

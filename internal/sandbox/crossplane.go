@@ -1,17 +1,13 @@
 package sandbox
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -28,11 +24,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -43,14 +36,12 @@ import (
 // functions run as local gRPC servers. What it takes for Crossplane to reach
 // a function outside the cluster:
 //
-//   - A Function package, though no registry is reachable: the Function's
-//     package is named by digest (no registry lookup to resolve a tag), and
-//     its package.yaml is put in Crossplane's package cache under that digest,
-//     where the package manager finds it. The revision it makes is Active.
+//   - Packages come from the sandbox's own OCI registry (packages.go).
 //   - With the External package runtime, Crossplane runs no Deployment or
-//     Service for the function and leaves the revision's status.endpoint to
-//     whoever runs it: here the sandbox sets it to the function's loopback
-//     address (dns:///127.0.0.1:port).
+//     Service for a provider or function and leaves the revision's runtime
+//     (and a function's status.endpoint) to whoever runs it: here the sandbox
+//     (RunPackages) sets it to the function's loopback address
+//     (dns:///127.0.0.1:port).
 //   - Crossplane always talks mTLS to functions, with the client certificate
 //     `core init` made (Secret crossplane-tls-client). The function serves a
 //     certificate for 127.0.0.1 signed by the same root CA (Secret
@@ -66,6 +57,7 @@ const CrossplaneNamespace = "crossplane-system"
 const (
 	crossplaneProcess     = "crossplane"
 	functionProcessPrefix = "function-"
+	providerProcessPrefix = "provider-"
 )
 
 var crossplaneTool = tool{module: "crossplane", version: CrossplaneVersion,
@@ -237,13 +229,15 @@ func logTail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// StopCrossplane stops Crossplane core and the functions the sandbox runs;
-// what they installed stays.
+// StopCrossplane stops Crossplane core and the packages' runtimes the
+// sandbox runs; what they installed stays.
 func (s *Sandbox) StopCrossplane() {
 	s.StopProcess(crossplaneProcess)
-	files, _ := filepath.Glob(s.pidFile(functionProcessPrefix + "*"))
-	for _, f := range files {
-		s.StopProcess(strings.TrimSuffix(filepath.Base(f), ".pid"))
+	for _, prefix := range []string{functionProcessPrefix, providerProcessPrefix} {
+		files, _ := filepath.Glob(s.pidFile(prefix + "*"))
+		for _, f := range files {
+			s.StopProcess(strings.TrimSuffix(filepath.Base(f), ".pid"))
+		}
 	}
 }
 
@@ -272,116 +266,6 @@ func (x *Crossplane) writeCertificates(ctx context.Context, client kubernetes.In
 		return fmt.Errorf("signing the functions' certificate: %w", err)
 	}
 	return writeFiles(x.FunctionCertsDir, map[string][]byte{"ca.crt": ca.Data["tls.crt"], "tls.crt": serverCert, "tls.key": serverKey})
-}
-
-// RegisterFunction installs the Function package name, whose package.yaml is
-// packageYAML, served at endpoint (host:port of a function running outside the
-// cluster, with the certificates of FunctionCertsDir), and waits until its
-// Active revision is healthy and points there.
-func (x *Crossplane) RegisterFunction(ctx context.Context, name, endpoint string, packageYAML []byte) error {
-	sum := sha256.Sum256(packageYAML)
-	digest := "sha256:" + hex.EncodeToString(sum[:])
-	source := "sandbox.local/functions/" + name
-	if err := writeGzip(filepath.Join(x.dir, "xpkg-cache", packageCacheID(source, digest)+".gz"), packageYAML); err != nil {
-		return fmt.Errorf("caching the package of %s: %w", name, err)
-	}
-
-	cfg, err := x.s.RESTConfig()
-	if err != nil {
-		return err
-	}
-	client, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	fn := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "pkg.crossplane.io/v1", "kind": "Function",
-		"metadata": map[string]any{"name": name},
-		"spec":     map[string]any{"package": source + "@" + digest, "packagePullPolicy": "Never"},
-	}}
-	if _, err := client.Resource(functions).Apply(ctx, name, fn, metav1.ApplyOptions{FieldManager: "sandbox", Force: true}); err != nil {
-		return fmt.Errorf("installing the Function %s: %w", name, err)
-	}
-	// What the Deployment runtime would do: a Secret with the function's
-	// server certificate (the revision reports healthy once it names one), and
-	// the endpoint.
-	certs := map[string][]byte{}
-	for _, file := range []string{"ca.crt", "tls.crt", "tls.key"} {
-		if certs[file], err = os.ReadFile(filepath.Join(x.FunctionCertsDir, file)); err != nil {
-			return err
-		}
-	}
-	tlsSecret := name + "-tls-server"
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: tlsSecret, Namespace: CrossplaneNamespace}, Type: corev1.SecretTypeTLS, Data: certs}
-	if _, err := kube.CoreV1().Secrets(CrossplaneNamespace).Update(ctx, secret, metav1.UpdateOptions{}); apierrors.IsNotFound(err) {
-		_, err = kube.CoreV1().Secrets(CrossplaneNamespace).Create(ctx, secret, metav1.CreateOptions{})
-		if err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	target := "dns:///" + endpoint
-	runtimePatch := []byte(fmt.Sprintf(`{"status":{"endpoint":%q,"tlsServerSecretName":%q}}`, target, tlsSecret))
-	runtimeHealthy := map[string]any{"type": "RuntimeHealthy", "status": "True", "reason": "HealthyPackageRevision",
-		"lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		revisions, err := client.Resource(functionRevisions).List(ctx, metav1.ListOptions{LabelSelector: "pkg.crossplane.io/package=" + name})
-		if err != nil {
-			return false, nil
-		}
-		for _, rev := range revisions.Items {
-			if state, _, _ := unstructured.NestedString(rev.Object, "spec", "desiredState"); state != "Active" {
-				continue
-			}
-			revisions := client.Resource(functionRevisions)
-			got, _, _ := unstructured.NestedString(rev.Object, "status", "endpoint")
-			conditions, _, _ := unstructured.NestedSlice(rev.Object, "status", "conditions")
-			switch {
-			case got != target:
-				_, _ = revisions.Patch(ctx, rev.GetName(), types.MergePatchType, runtimePatch, metav1.PatchOptions{}, "status")
-			case conditionStatus(conditions, "RuntimeHealthy") != "True":
-				// The runtime's verdict, which the Function's Healthy waits for.
-				patch, _ := json.Marshal([]map[string]any{{"op": "add", "path": "/status/conditions/-", "value": runtimeHealthy}})
-				if len(conditions) == 0 {
-					patch, _ = json.Marshal([]map[string]any{{"op": "add", "path": "/status/conditions", "value": []any{runtimeHealthy}}})
-				}
-				_, _ = revisions.Patch(ctx, rev.GetName(), types.JSONPatchType, patch, metav1.PatchOptions{}, "status")
-			default:
-				return conditionStatus(conditions, "RevisionHealthy") == "True", nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		return fmt.Errorf("the Function %s has no Active revision serving at %s (Crossplane's log: %s): %w", name, endpoint, x.LogFile, err)
-	}
-	return nil
-}
-
-// packageCacheID is the name Crossplane's package cache gives a package's
-// contents: crossplane-runtime's xpkg.FriendlyID(source, digest), which keeps
-// the letters and digits of the source's first 50 and the digest's first 12
-// characters and turns the separators between them into dashes. (Importing
-// xpkg would bring cosign and the cloud registries' SDKs into every test
-// binary of this module for three lines.) A wrong name shows as "package not
-// in cache" on the Function, which the Crossplane tests would fail on.
-func packageCacheID(source, digest string) string {
-	s := fmt.Sprintf("%.50s-%.12s", source, digest)
-	var id strings.Builder
-	for i := 0; i < len(s) && i <= 62; i++ {
-		switch b := s[i]; {
-		case 'a' <= b && b <= 'z', '0' <= b && b <= '9':
-			id.WriteByte(b)
-		case strings.IndexByte("./:-", b) >= 0 && i != 0 && i != 62 && i != len(s)-1:
-			id.WriteByte('-')
-		}
-	}
-	return strings.Trim(id.String(), "-")
 }
 
 func conditionStatus(conditions []any, typ string) string {
@@ -449,23 +333,6 @@ func writeFiles(dir string, files map[string][]byte) error {
 	return nil
 }
 
-func writeGzip(path string, data []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := gzip.NewWriter(f)
-	if _, err := w.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := w.Close(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // freePorts are n loopback ports free at the time of the call.
 func freePorts(n int) ([]int, error) {
 	var ports []int
@@ -490,24 +357,4 @@ func goCommand(ctx context.Context, dir string, args ...string) (string, error) 
 		return "", fmt.Errorf("go %v in %s: %w", args, dir, err)
 	}
 	return strings.TrimSpace(string(out)), nil
-}
-
-// RunFunction runs a composition function's binary in the background as the
-// sandbox's process function-<name> (restarting it if it runs), listening on
-// a free loopback port with FunctionCertsDir's certificates (the flags
-// function-sdk-go's functions take: --address, --tls-certs-dir), and
-// installs its Function.
-func (x *Crossplane) RunFunction(ctx context.Context, name string, packageYAML []byte, command []string) error {
-	ports, err := freePorts(1)
-	if err != nil {
-		return err
-	}
-	endpoint := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	process := functionProcessPrefix + name
-	x.s.StopProcess(process)
-	args := append(command[1:len(command):len(command)], "--address", endpoint, "--tls-certs-dir", x.FunctionCertsDir)
-	if err := x.s.StartProcess(process, exec.Command(command[0], args...), filepath.Join(x.dir, process+".log")); err != nil {
-		return err
-	}
-	return x.RegisterFunction(ctx, name, endpoint, packageYAML)
 }

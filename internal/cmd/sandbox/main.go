@@ -5,8 +5,10 @@
 //	go run ./internal/cmd/sandbox build               only build and cache the binaries
 //	go run ./internal/cmd/sandbox kubectl             print the path of the sandbox's kubectl (built if needed)
 //	go run ./internal/cmd/sandbox crossplane          run Crossplane core in the sandbox (started if needed)
-//	go run ./internal/cmd/sandbox function -function NAME -package FILE -- BINARY [ARGS]
-//	                                                  run a composition function beside it and install its Function
+//	go run ./internal/cmd/sandbox publish [-version V]  build the Crossplane packages, push them to the
+//	                                                  sandbox's registry, point their homes there (ImageConfigs)
+//	go run ./internal/cmd/sandbox packages            run the installed providers and functions (the External
+//	                                                  package runtime) until every package is healthy
 //	go run ./internal/cmd/sandbox spawn -process NAME -- COMMAND [ARGS]
 //	                                                  run a command in the background until the sandbox stops
 package main
@@ -34,8 +36,8 @@ func main() {
 	name := flags.String("name", envOr("SANDBOX", "default"), "sandbox name; sandboxes with different names run side by side")
 	quiet := flags.Bool("quiet", false, "print only the kubeconfig path (for scripts)")
 	process := flags.String("process", "", "spawn: the name of the background process")
-	function := flags.String("function", "", "function: the Function's name")
-	pkg := flags.String("package", "", "function: the package.yaml of the Function")
+	version := flags.String("version", "v0.1.0", "publish: the version the packages are tagged with")
+	timeout := flags.Duration("timeout", 10*time.Minute, "packages: how long to wait for the packages to be healthy")
 	_ = flags.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -79,23 +81,30 @@ Stop it: make sandbox-down%s
 		if !*quiet {
 			fmt.Printf("Crossplane %s runs in sandbox %q (log: %s)\n", sandbox.CrossplaneVersion, *name, x.LogFile)
 		}
-	case "function":
-		if *function == "" || *pkg == "" || flags.NArg() == 0 {
-			usage()
-		}
-		packageYAML, err := os.ReadFile(*pkg)
-		if err != nil {
-			fail(err)
-		}
+	case "publish":
 		x, err := startCrossplane(ctx, opts)
 		if err != nil {
 			fail(err)
 		}
-		if err := x.RunFunction(ctx, *function, packageYAML, flags.Args()); err != nil {
+		registry, err := x.PublishPackages(ctx, *version)
+		if err != nil {
+			fail(err)
+		}
+		if *quiet {
+			fmt.Println(registry)
+		} else {
+			fmt.Printf("the packages (%s) are in the sandbox's registry %s\n", *version, registry)
+		}
+	case "packages":
+		x, err := startCrossplane(ctx, opts)
+		if err != nil {
+			fail(err)
+		}
+		if err := x.RunPackages(ctx, *timeout, nil); err != nil {
 			fail(err)
 		}
 		if !*quiet {
-			fmt.Printf("Function %q runs in sandbox %q\n", *function, *name)
+			fmt.Printf("every package in sandbox %q is healthy\n", *name)
 		}
 	case "spawn":
 		if *process == "" || flags.NArg() == 0 {
@@ -156,7 +165,7 @@ func envOr(key, def string) string {
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage: sandbox up|down|build|kubectl|crossplane [-name NAME] [-quiet]
-       sandbox function [-name NAME] -function NAME -package FILE -- BINARY [ARGS]
+       sandbox publish [-name NAME] [-version V] | packages [-name NAME] [-timeout D]
        sandbox spawn [-name NAME] -process NAME -- COMMAND [ARGS]
 `)
 	os.Exit(2)
