@@ -26,6 +26,17 @@ resource "knative_serving_config" "domain" {
   depends_on = [knative_serving.this]
 }
 
+# Secure pod defaults, as Knative recommends: its webhook gives containers the
+# restricted security context (run as non-root, no privilege escalation, all
+# capabilities dropped, the runtime's seccomp profile) instead of warning that
+# Kubernetes' defaults are insecure. An image that must run as root needs
+# "allow-root-bounded" instead.
+resource "knative_serving_config" "features" {
+  name       = "features"
+  data       = { "secure-pod-defaults" = "enabled" }
+  depends_on = [knative_serving.this]
+}
+
 # A Service, in the same apply as the runtime it needs. kind.local images are
 # not resolved against a registry (the sandbox is offline; its pods are simulated).
 resource "knative_service" "hello" {
@@ -36,7 +47,7 @@ resource "knative_service" "hello" {
       env   = [{ name = "TARGET", value = "Knative" }]
     }]
   }
-  depends_on = [knative_serving_config.domain]
+  depends_on = [knative_serving_config.domain, knative_serving_config.features]
 }
 
 variable "image" {
