@@ -109,12 +109,7 @@ func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of c
 		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithPollIntervalHook(func(mg resource.Managed, poll time.Duration) time.Duration {
-			// Quick while Knative has not decided (Creating, or no verdict
-			// yet); once Ready or failed, the regular drift poll.
-			if c := mg.GetCondition(xpv2.TypeReady); readyPoll > 0 && (c.Reason == xpv2.ReasonCreating || c.Status == corev1.ConditionUnknown) {
-				return min(readyPoll, poll)
-			}
-			return poll
+			return pollInterval(mg.GetCondition(xpv2.TypeReady), readyPoll, poll, time.Now())
 		}),
 		managed.WithManagementPolicies(),
 	}, opts...)...)
@@ -124,6 +119,30 @@ func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of c
 		WithEventFilter(resource.DesiredStateChanged()).
 		For(of).
 		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
+}
+
+// failureSettling is how long a managed resource that Knative has just
+// declared not Ready is still observed at the ready poll. Knative's first
+// verdict can be a moment's: a DomainMapping composed beside its Service
+// fails to resolve it (ResolveFailed) until the Service exists, and Knative
+// resolves it seconds later by itself.
+const failureSettling = time.Minute
+
+// pollInterval is when a managed resource with this Ready condition is
+// observed next: at the ready poll while Knative has not decided (Creating,
+// or no verdict yet) and for failureSettling after it said not Ready; else
+// at the regular drift poll.
+func pollInterval(ready xpv2.Condition, readyPoll, poll time.Duration, now time.Time) time.Duration {
+	if readyPoll <= 0 {
+		return poll
+	}
+	switch {
+	case ready.Reason == xpv2.ReasonCreating || ready.Status == corev1.ConditionUnknown:
+		return min(readyPoll, poll)
+	case ready.Status == corev1.ConditionFalse && now.Sub(ready.LastTransitionTime.Time) < failureSettling:
+		return min(readyPoll, poll)
+	}
+	return poll
 }
 
 // setupProviderConfig adds crossplane-runtime's reconciler that tracks the
