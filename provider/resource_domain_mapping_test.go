@@ -276,6 +276,9 @@ var badDomainMappingInputs = badConfigSet{
 		{"annotation key with a space", `name        = "app.example.com"
   ref         = { name = "hello" }
   annotations = { "my note" = "x" }`, `(?s)Invalid Knative DomainMapping.*annotations:.*name\s+part\s+must\s+consist`},
+		{"TLS Secret that is no Secret name", `name = "app.example.com"
+  ref  = { name = "hello" }
+  tls  = { secret_name = "Bad_Secret" }`, `(?s)Invalid Knative DomainMapping.*tls.secret_name:.*RFC\s+1123\s+subdomain`},
 	},
 }
 

@@ -340,6 +340,14 @@ var badServiceInputs = badConfigSet{
   }`, `(?s)Invalid Knative Service.*template.service_account_name:.*RFC\s+1123\s+subdomain`, `template = \{`},
 		{"container name that is no DNS label", `template = { containers = [{ name = "Web_1", image = "kind.local/app" }] }`,
 			`(?s)Invalid Knative Service.*template.containers\[0\].name:.*RFC\s+1123\s+label`, `template = \{`},
+		{"node selector key that is no label key", `template = {
+    node_selector = { "bad key!" = "x" }
+    containers    = [{ image = "kind.local/app" }]
+  }`, `(?s)Invalid Knative Service.*template.node_selector:.*name\s+part\s+must\s+consist`, `template = \{`},
+		{"env with both value and value_from", `template = { containers = [{ image = "kind.local/app", env = [{ name = "A", value = "x", value_from = { secret_key_ref = { name = "creds", key = "a" } } }] }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].env\[0\].value_from:.*may\s+not\s+be\s+specified\s+when\s+.value.\s+is\s+not\s+empty`, `template = \{`},
+		{"negative cpu request", `template = { containers = [{ image = "kind.local/app", resources = { requests = { cpu = "-100m" } } }] }`,
+			`(?s)Invalid Knative Service.*template.containers\[0\].resources.requests\["cpu"\]:.*greater\s+than\s+or\s+equal\s+to\s+0`, `template = \{`},
 		{"image that is no reference", `template = { containers = [{ image = "kind.local/a" }] }`,
 			`(?s)Invalid Knative Service.*template.containers\[0\].image:.*Failed\s+to\s+parse\s+image\s+reference`, `template = \{`},
 		{"timeout above Knative's maximum", `template = {

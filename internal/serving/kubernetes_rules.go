@@ -46,6 +46,14 @@ func kubernetesRules(obj map[string]any, name nameRule) *apis.FieldError {
 		podSpec, _ := template["spec"].(map[string]any)
 		errs = append(errs, podSpecRules(podSpec, templatePath.Child("spec"))...)
 	}
+	// A DomainMapping's TLS Secret.
+	if tls, ok := spec["tls"].(map[string]any); ok {
+		if secret, ok := tls["secretName"].(string); ok {
+			for _, msg := range validation.IsDNS1123Subdomain(secret) {
+				errs = append(errs, field.Invalid(field.NewPath("spec", "tls", "secretName"), secret, msg))
+			}
+		}
+	}
 	return fieldErrors(errs)
 }
 
@@ -77,6 +85,9 @@ func podSpecRules(spec map[string]any, at *field.Path) field.ErrorList {
 		}
 	}
 	subdomain(at.Child("serviceAccountName"), spec["serviceAccountName"])
+	if selector := stringMap(spec["nodeSelector"]); selector != nil {
+		errs = append(errs, metav1validation.ValidateLabels(selector, at.Child("nodeSelector"))...)
+	}
 	for i, s := range items(spec["imagePullSecrets"]) {
 		subdomain(at.Child("imagePullSecrets").Index(i).Child("name"), s["name"])
 	}
@@ -106,6 +117,9 @@ func podSpecRules(spec map[string]any, at *field.Path) field.ErrorList {
 				}
 			}
 			from, _ := env["valueFrom"].(map[string]any)
+			if value, _ := env["value"].(string); value != "" && from != nil {
+				errs = append(errs, field.Invalid(ep.Child("valueFrom"), "", "may not be specified when `value` is not empty"))
+			}
 			for _, ref := range []string{"secretKeyRef", "configMapKeyRef"} {
 				if r, ok := from[ref].(map[string]any); ok {
 					subdomain(ep.Child("valueFrom", ref, "name"), r["name"])
@@ -151,8 +165,13 @@ func quantity(at *field.Path, v any) field.ErrorList {
 	if !ok {
 		return nil
 	}
-	if _, err := resource.ParseQuantity(s); err != nil {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
 		return field.ErrorList{field.Invalid(at, s, "must be a Kubernetes quantity, such as 500m, 1, 256Mi or 1Gi")}
+	}
+	// The API server's ValidateNonnegativeQuantity, for resources and sizes.
+	if q.Sign() < 0 {
+		return field.ErrorList{field.Invalid(at, s, "must be greater than or equal to 0")}
 	}
 	return nil
 }
