@@ -145,6 +145,8 @@ var badServingConfigValues = badConfigSet{
   data = { "stable-window" = "-60s" }`, `(?s)Invalid config-autoscaler value.*stable-window`},
 		{"bad bool", `name = "autoscaler"
   data = { "enable-scale-to-zero" = "ture" }`, `(?s)Invalid config-autoscaler value.*enable-scale-to-zero.*invalid\s+syntax`},
+		{"negative revision timeout", `name = "defaults"
+  data = { "revision-timeout-seconds" = "-5" }`, `(?s)Invalid config-defaults value.*line \d+, in resource.*data = .*revision-timeout-seconds:\s+-5\s+is\s+negative`},
 		{"revision timeout that is no number", `name = "defaults"
   data = { "revision-timeout-seconds" = "five minutes" }`, `(?s)Invalid config-defaults value.*revision-timeout-seconds.*invalid\s+syntax`},
 		{"retention that is no duration", `name = "gc"

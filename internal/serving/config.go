@@ -109,8 +109,28 @@ func ValidateConfig(name string, data map[string]string) error {
 	if validate := layerConfigs[name]; validate != nil {
 		return validate(data)
 	}
-	_, err := parseConfig(name, data)
-	return err
+	parsed, err := parseConfig(name, data)
+	if err != nil {
+		return err
+	}
+	if d, ok := parsed.(*apisconfig.Defaults); ok {
+		// Knative reads a negative default timeout, and then refuses every
+		// Revision it is defaulted into (timeoutSeconds is 0 or more).
+		for _, t := range []struct {
+			key   string
+			value int64
+		}{
+			{"revision-timeout-seconds", d.RevisionTimeoutSeconds},
+			{"max-revision-timeout-seconds", d.MaxRevisionTimeoutSeconds},
+			{"revision-response-start-timeout-seconds", d.RevisionResponseStartTimeoutSeconds},
+			{"revision-idle-timeout-seconds", d.RevisionIdleTimeoutSeconds},
+		} {
+			if t.value < 0 {
+				return fmt.Errorf("%s: %d is negative; Knative would refuse every Revision this default applies to (a timeout is 0 or more seconds)", t.key, t.value)
+			}
+		}
+	}
+	return nil
 }
 
 // parseConfig is config-<name> as Knative reads data on the cluster; nil
