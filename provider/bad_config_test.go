@@ -105,7 +105,7 @@ var dryRunRefusals = []badConfig{
     timeout_seconds = 300
     containers      = [{ image = "kind.local/app" }]
   }
-}`, `(?s)The cluster refuses this Knative Service.*validation\.webhook\.serving\.knative\.dev.*300`},
+}`, `(?s)The cluster refuses this Knative Service.*line \d+, in resource "knative_service" "slow":\s+\d+:\s+template = \{.*template.timeout_seconds:.*validation\.webhook\.serving\.knative\.dev.*300`},
 	{"a Route beyond the namespace's quota", `resource "knative_route" "quota" {
   name      = "quota"
   namespace = "quota"

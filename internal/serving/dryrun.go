@@ -70,7 +70,72 @@ func statusFieldError(s metav1.Status) error {
 		}
 	}
 	if fe == nil {
+		fe = webhookFieldErrors(s.Message)
+	}
+	if fe == nil {
 		return errors.New(s.Message)
 	}
 	return fe
+}
+
+// knativeDenial is how Knative's webhook words a refusal; the API server
+// puts it after `admission webhook "..." denied the request: `.
+const knativeDenial = "validation failed: "
+
+// webhookFieldErrors reads the field errors back out of a refusal by
+// Knative's webhook, which the API server passes on as text only (no
+// causes): each line is apis.FieldError's "message: path, path", followed by
+// its details. Each keeps the words before it (which webhook refused), so the
+// refusal still says who refused. Nil when the message is not Knative's.
+func webhookFieldErrors(message string) *apis.FieldError {
+	i := strings.Index(message, knativeDenial)
+	if i < 0 {
+		return nil
+	}
+	who := strings.TrimSuffix(strings.TrimSpace(message[:i]), ":")
+	var fe *apis.FieldError
+	var last *apis.FieldError
+	for _, line := range strings.Split(message[i+len(knativeDenial):], "\n") {
+		msg, paths, ok := cutFieldPaths(line)
+		if !ok {
+			if last != nil && strings.TrimSpace(line) != "" {
+				last.Details = strings.TrimSpace(last.Details + " " + line)
+			}
+			continue
+		}
+		if who != "" {
+			msg = who + ": " + msg
+		}
+		if last != nil {
+			fe = fe.Also(last)
+		}
+		last = &apis.FieldError{Message: msg, Paths: paths}
+	}
+	if last != nil {
+		fe = fe.Also(last)
+	}
+	return fe
+}
+
+// cutFieldPaths splits "message: spec.a, metadata.b" at its last ": ", when
+// what follows is a list of field paths.
+func cutFieldPaths(line string) (message string, paths []string, ok bool) {
+	i := strings.LastIndex(line, ": ")
+	if i < 0 {
+		return "", nil, false
+	}
+	for _, p := range strings.Split(line[i+2:], ", ") {
+		if !isFieldPath(p) {
+			return "", nil, false
+		}
+		paths = append(paths, p)
+	}
+	return line[:i], paths, true
+}
+
+func isFieldPath(p string) bool {
+	if !strings.HasPrefix(p, "spec.") && !strings.HasPrefix(p, "metadata.") && p != "spec" && p != "metadata" {
+		return false
+	}
+	return !strings.ContainsAny(p, " \t")
 }
