@@ -138,7 +138,11 @@ func (b *Builder) BuildFunction(ctx context.Context, f UpstreamFunction) (binary
 		if err := os.CopyFS(filepath.Join(tmp, "package"), os.DirFS(filepath.Join(mod.Dir, "package"))); err != nil {
 			return err
 		}
-		return makeWritable(src)
+		// Only the binary and the package directory are kept.
+		if err := makeWritable(src); err != nil {
+			return err
+		}
+		return os.RemoveAll(src)
 	})
 	if err != nil {
 		return "", "", err
@@ -146,7 +150,7 @@ func (b *Builder) BuildFunction(ctx context.Context, f UpstreamFunction) (binary
 	return filepath.Join(dir, f.Name), filepath.Join(dir, "package"), nil
 }
 
-// makeWritable lets a copy of the read-only module cache be removed later.
+// makeWritable lets a copy of the read-only module cache be removed.
 func makeWritable(dir string) error {
 	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -215,16 +219,16 @@ func (x *Crossplane) PublishPackages(ctx context.Context, version string) (strin
 		return "", err
 	}
 	repoRoot := filepath.Join(s.opts.ToolsDir, "..", "..", "..")
-	b := &xpkg.Builder{RepoRoot: repoRoot, Crank: crank, OutDir: filepath.Join(x.dir, "xpkg"), Version: version, Log: io.Discard}
-	push := func(p xpkg.Package, org string) error {
+	push := func(p xpkg.Package, org, version string) error {
+		b := &xpkg.Builder{RepoRoot: repoRoot, Crank: crank, OutDir: filepath.Join(x.dir, "xpkg"), Version: version, Log: io.Discard}
 		files, err := b.Build(ctx, p, []string{xpkg.HostPlatform()})
 		if err != nil {
 			return err
 		}
-		return xpkg.Push(ctx, crank, io.Discard, registry+"/"+org+"/"+p.Name+":"+b.Version, files)
+		return xpkg.Push(ctx, crank, io.Discard, registry+"/"+org+"/"+p.Name+":"+version, files)
 	}
 	for _, p := range xpkg.Ours {
-		if err := push(p, path(xpkg.Home)); err != nil {
+		if err := push(p, path(xpkg.Home), version); err != nil {
 			return "", err
 		}
 	}
@@ -233,8 +237,7 @@ func (x *Crossplane) PublishPackages(ctx context.Context, version string) (strin
 		if err != nil {
 			return "", err
 		}
-		b.Version = f.Version
-		if err := push(xpkg.Package{Name: f.Name, Root: root, Binary: binary}, path(UpstreamHome)); err != nil {
+		if err := push(xpkg.Package{Name: f.Name, Root: root, Binary: binary}, path(UpstreamHome), f.Version); err != nil {
 			return "", err
 		}
 	}

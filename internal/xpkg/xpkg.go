@@ -57,7 +57,7 @@ type Package struct {
 var Ours = []Package{
 	{Name: "provider-knative", Root: "crossplane/package", Command: "./crossplane/cmd/provider"},
 	{Name: "function-knative-app", Root: "crossplane/function/package", Command: "./crossplane/cmd/function-knative-app"},
-	{Name: "configuration-knative-app", Root: "examples/crossplane/app", Ignore: []string{"app*.yaml", "functions.yaml", "install.yaml"}},
+	{Name: "configuration-knative-app", Root: "examples/crossplane/app", Ignore: []string{"app*.yaml"}},
 }
 
 // HostPlatform is the platform this machine runs (linux/amd64).
@@ -144,17 +144,17 @@ func (b *Builder) crankBuild(ctx context.Context, p Package, runtimeTarball, out
 	if runtimeTarball != "" {
 		args = append(args, "--embed-runtime-image-tarball", runtimeTarball)
 	}
-	return Run(ctx, b.Crank, b.Log, args...)
+	return runCLI(ctx, b.Crank, b.Log, args...)
 }
 
 // Push pushes the package files of one package (one per platform) to ref as
 // `crossplane xpkg push` does: an image for one file, an index for several.
 func Push(ctx context.Context, crank string, log io.Writer, ref string, files []string) error {
-	return Run(ctx, crank, log, "xpkg", "push", "--package-files", strings.Join(files, ","), ref)
+	return runCLI(ctx, crank, log, "xpkg", "push", "--package-files", strings.Join(files, ","), ref)
 }
 
-// Run runs the crossplane CLI, its output to log.
-func Run(ctx context.Context, crank string, log io.Writer, args ...string) error {
+// runCLI runs the crossplane CLI, its output to log.
+func runCLI(ctx context.Context, crank string, log io.Writer, args ...string) error {
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, crank, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
