@@ -1,0 +1,309 @@
+package serving
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/kube/kubetest"
+)
+
+// The engine's lifecycle of one Knative object on a fake cluster: every
+// branch here is proven against Knative itself by the acceptance tests.
+
+func ksvc(name, image string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+		"metadata": map[string]any{"name": name, "namespace": "default"},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"containers": []any{map[string]any{"image": image}},
+		}}},
+	}}
+}
+
+// withStatus is obj as Knative's controller leaves it: observedGeneration and
+// the Ready condition (with a failing sub-condition when reason is set).
+func withStatus(obj *unstructured.Unstructured, observed int64, ready, reason, message string) *unstructured.Unstructured {
+	obj = obj.DeepCopy()
+	conditions := []any{map[string]any{"type": "Ready", "status": ready, "reason": reason, "message": message}}
+	if ready == "False" {
+		conditions = append(conditions, map[string]any{"type": "ConfigurationsReady", "status": "False", "reason": reason, "message": message})
+	}
+	obj.Object["status"] = map[string]any{"observedGeneration": observed, "conditions": conditions, "url": "http://" + obj.GetName() + ".default.example.com"}
+	return obj
+}
+
+func quick(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestObjectsApplyObserveDrift(t *testing.T) {
+	ctx := context.Background()
+	c := kubetest.New()
+	objects := Service.On(c.Clients)
+
+	obs, err := objects.Observe(ctx, "default", "hello", ksvc("hello", "a"))
+	if err != nil || obs.Live != nil {
+		t.Fatalf("Observe of a missing Service = %+v, %v; want no live object", obs, err)
+	}
+	live, err := objects.Apply(ctx, ksvc("hello", "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live.GetGeneration() != 1 || live.GetUID() == "" {
+		t.Errorf("applied Service: generation %d uid %q", live.GetGeneration(), live.GetUID())
+	}
+	// Knative's webhook and controller add fields: never drift.
+	added := live.DeepCopy()
+	added.SetAnnotations(map[string]string{"serving.knative.dev/creator": "admin"})
+	unstructured.SetNestedField(added.Object, int64(0), "spec", "template", "spec", "containerConcurrency")
+	c.Put(ServicesGVR, withStatus(added, 1, "True", "", ""))
+	obs, err = objects.Observe(ctx, "default", "hello", ksvc("hello", "a"))
+	if err != nil || obs.Drift != "" {
+		t.Fatalf("Observe after Knative's additions: drift %q, %v", obs.Drift, err)
+	}
+	if _, ok, _ := unstructured.NestedFieldNoCopy(obs.Fields, "spec", "template", "spec", "containerConcurrency"); ok {
+		t.Errorf("Fields carry a field only Knative set: %v", obs.Fields)
+	}
+	// Someone else changes the image: drift, named at the field.
+	changed := c.Get(ServicesGVR, "default", "hello")
+	unstructured.SetNestedSlice(changed.Object, []any{map[string]any{"image": "b"}}, "spec", "template", "spec", "containers")
+	c.Put(ServicesGVR, changed)
+	obs, err = objects.Observe(ctx, "default", "hello", ksvc("hello", "a"))
+	if err != nil || !strings.Contains(obs.Drift, `containers[0].image is "b", want "a"`) {
+		t.Fatalf("drift = %q, %v", obs.Drift, err)
+	}
+	// The apply takes the field back and Knative sees a new generation.
+	live, err = objects.Apply(ctx, ksvc("hello", "a"))
+	if err != nil || live.GetGeneration() != 2 {
+		t.Fatalf("re-apply: generation %d, %v", live.GetGeneration(), err)
+	}
+	// Imported (no desired): adopted without what Knative defaults.
+	obs, err = objects.Observe(ctx, "default", "hello", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := obs.Fields["metadata"].(map[string]any)["annotations"]; ok {
+		t.Errorf("adopted metadata keeps Knative's system annotations: %v", obs.Fields["metadata"])
+	}
+	if _, ok, _ := unstructured.NestedFieldNoCopy(obs.Fields, "spec", "template", "spec", "containerConcurrency"); ok {
+		t.Errorf("adopted spec keeps the webhook's default containerConcurrency: %v", obs.Fields["spec"])
+	}
+}
+
+func TestObjectsReadErrors(t *testing.T) {
+	ctx := context.Background()
+	c := kubetest.New()
+	c.Fail("get", "services", apierrors.NewForbidden(ServicesGVR.GroupResource(), "hello", errors.New("RBAC")), nil)
+	if _, err := Service.On(c.Clients).Observe(ctx, "default", "hello", ksvc("hello", "a")); !apierrors.IsForbidden(err) {
+		t.Errorf("Observe = %v, want the API server's Forbidden", err)
+	}
+	if err := Service.On(c.Clients).PrepareCreate(ctx, "default", "hello"); !apierrors.IsForbidden(err) {
+		t.Errorf("PrepareCreate = %v, want the API server's Forbidden", err)
+	}
+}
+
+func TestApplyExplainsAnUnreachableWebhook(t *testing.T) {
+	c := kubetest.New()
+	c.Fail("patch", "services", errors.New(`Internal error occurred: failed calling webhook "webhook.serving.knative.dev": connection refused`), nil)
+	_, err := Service.On(c.Clients).Apply(context.Background(), ksvc("hello", "a"))
+	if err == nil || !strings.Contains(err.Error(), "Knative's webhook cannot be reached") || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Apply = %v", err)
+	}
+	if err := explainAdmission(errors.New("conflict")); err.Error() != "conflict" {
+		t.Errorf("another error is reworded: %v", err)
+	}
+}
+
+func TestPrepareCreate(t *testing.T) {
+	owned := ksvc("hello", "a")
+	owned.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "serving.knative.dev/v1", Kind: "Service", Name: "hello"}})
+	route := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "serving.knative.dev/v1", "kind": "Route",
+		"metadata": map[string]any{"name": "hello", "namespace": "default"}}}
+	route.SetOwnerReferences(owned.GetOwnerReferences())
+	orphanRoute := route.DeepCopy()
+	orphanRoute.SetOwnerReferences(nil)
+	orphanRoute.SetLabels(map[string]string{"serving.knative.dev/service": "hello"})
+	for _, tc := range []struct {
+		name    string
+		kind    *Kind
+		gvr     schema.GroupVersionResource
+		live    []*unstructured.Unstructured
+		want    string // "" for no error
+		exists  bool
+		timeout bool
+	}{
+		{name: "nothing there", kind: Service, gvr: ServicesGVR},
+		{name: "exists: import it", kind: Service, gvr: ServicesGVR, live: []*unstructured.Unstructured{ksvc("hello", "a")}, exists: true,
+			want: "the Knative Service default/hello already exists; import it to manage it"},
+		{name: "a Service's own Route", kind: Route, gvr: RoutesGVR, live: []*unstructured.Unstructured{route},
+			want: `belongs to the Knative Service "hello"`},
+		{name: "a leftover nothing owns", kind: Service, gvr: RoutesGVR, live: []*unstructured.Unstructured{orphanRoute},
+			want: `labelled as part of Knative Service "hello" exists that nothing owns`},
+		{name: "still being deleted", kind: Service, gvr: ServicesGVR, live: []*unstructured.Unstructured{deleting(ksvc("hello", "a"))}, timeout: true,
+			want: "the Knative Service default/hello is still being deleted: context deadline exceeded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := kubetest.New()
+			for _, o := range tc.live {
+				c.Put(tc.gvr, o)
+			}
+			ctx := context.Background()
+			if tc.timeout {
+				ctx = quick(t, 300*time.Millisecond)
+			}
+			err := tc.kind.On(c.Clients).PrepareCreate(ctx, "default", "hello")
+			var exists *ExistsError
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("PrepareCreate = %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("PrepareCreate = %v, want %q", err, tc.want)
+			case errors.As(err, &exists) != tc.exists:
+				t.Fatalf("PrepareCreate = %T, ExistsError %v", err, tc.exists)
+			}
+		})
+	}
+}
+
+func deleting(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	now := metav1.Now()
+	obj.SetDeletionTimestamp(&now)
+	obj.SetFinalizers([]string{"foregroundDeletion"})
+	return obj
+}
+
+func TestPrepareCreateWaitsForADeletionToFinish(t *testing.T) {
+	c := kubetest.New(deleting(ksvc("hello", "a")))
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		_ = c.Dynamic.Tracker().Delete(ServicesGVR, "default", "hello")
+	}()
+	if err := Service.On(c.Clients).PrepareCreate(quick(t, 10*time.Second), "default", "hello"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWaitReady(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		steps      []*unstructured.Unstructured // written one after another while waiting
+		delete     bool
+		generation int64
+		want       string // error; "" when Ready
+	}{
+		{name: "ready", generation: 1, steps: []*unstructured.Unstructured{withStatus(ksvc("hello", "a"), 1, "True", "", "")}},
+		{name: "ready after an old generation's verdict", generation: 2, steps: []*unstructured.Unstructured{
+			withStatus(ksvc("hello", "a"), 1, "True", "", ""), withStatus(ksvc("hello", "a"), 2, "Unknown", "Deploying", ""),
+			withStatus(ksvc("hello", "a"), 2, "True", "", "")}},
+		{name: "Knative's reason for failing", generation: 1, steps: []*unstructured.Unstructured{
+			withStatus(ksvc("hello", "a"), 1, "False", "RevisionFailed", "Unable to fetch image \"a\"")},
+			want: `Knative reports the Knative Service is not ready: RevisionFailed: Unable to fetch image "a"`},
+		{name: "deleted while waiting", generation: 1, steps: []*unstructured.Unstructured{withStatus(ksvc("hello", "a"), 1, "Unknown", "", "")}, delete: true,
+			want: "Knative Service default/hello was deleted while waiting for it"},
+		{name: "still waiting when time is up", generation: 3, steps: []*unstructured.Unstructured{withStatus(ksvc("hello", "a"), 2, "True", "", "")},
+			want: "is not ready (Knative has not reconciled generation 3 yet (observed 2))"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := kubetest.New()
+			c.Put(ServicesGVR, tc.steps[0])
+			go func() {
+				for _, s := range tc.steps[1:] {
+					time.Sleep(20 * time.Millisecond)
+					c.Put(ServicesGVR, s)
+				}
+				if tc.delete {
+					time.Sleep(20 * time.Millisecond)
+					_ = c.Dynamic.Tracker().Delete(ServicesGVR, "default", "hello")
+				}
+			}()
+			last, err := Service.On(c.Clients).WaitReady(quick(t, time.Second), "default", "hello", tc.generation)
+			if tc.want == "" {
+				if err != nil || last == nil {
+					t.Fatalf("WaitReady = %v, %v", last, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("WaitReady = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDeleteWaitsForWhatKnativeDerived(t *testing.T) {
+	revision := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+		"metadata": map[string]any{"name": "hello-00001", "namespace": "default", "labels": map[string]any{"serving.knative.dev/service": "hello"}}}}
+	revision.SetOwnerReferences([]metav1.OwnerReference{{Kind: "Configuration", Name: "hello"}})
+	c := kubetest.New(ksvc("hello", "a"), revision)
+	go func() {
+		time.Sleep(150 * time.Millisecond) // the garbage collector
+		_ = c.Dynamic.Tracker().Delete(RevisionsGVR, "default", "hello-00001")
+	}()
+	if err := Service.On(c.Clients).Delete(quick(t, 10*time.Second), "default", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Get(ServicesGVR, "default", "hello") != nil || c.Get(RevisionsGVR, "default", "hello-00001") != nil {
+		t.Fatal("Delete returned before the Service and its Revision were gone")
+	}
+	var propagation *metav1.DeletionPropagation
+	for _, a := range c.Dynamic.Actions() {
+		if d, ok := a.(clienttesting.DeleteAction); ok && d.GetResource() == ServicesGVR {
+			propagation = d.GetDeleteOptions().PropagationPolicy
+		}
+	}
+	if propagation == nil || *propagation != metav1.DeletePropagationForeground {
+		t.Errorf("the Service was deleted with propagation %v, want Foreground", propagation)
+	}
+	// Gone already: nothing to do, no error.
+	if err := Service.On(c.Clients).Delete(quick(t, time.Second), "default", "hello"); err != nil {
+		t.Errorf("Delete of a missing Service = %v", err)
+	}
+}
+
+func TestDeleteReportsLingeringLeftovers(t *testing.T) {
+	revision := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+		"metadata": map[string]any{"name": "hello-00001", "namespace": "default", "labels": map[string]any{"serving.knative.dev/service": "hello"}}}}
+	revision.SetOwnerReferences([]metav1.OwnerReference{{Kind: "Configuration", Name: "hello"}})
+	c := kubetest.New(ksvc("hello", "a"), revision)
+	err := Service.On(c.Clients).Delete(quick(t, 300*time.Millisecond), "default", "hello")
+	if err == nil || !strings.Contains(err.Error(), "1 objects of a deleted Service of the same name (such as Revision hello-00001) are still being garbage collected") {
+		t.Fatalf("Delete = %v", err)
+	}
+}
+
+func TestStartDeleteErrors(t *testing.T) {
+	c := kubetest.New(ksvc("hello", "a"))
+	c.Fail("delete", "services", apierrors.NewInternalError(errors.New("etcd down")), nil)
+	if err := Service.On(c.Clients).Delete(context.Background(), "default", "hello"); !apierrors.IsInternalError(err) {
+		t.Errorf("Delete = %v, want the API server's error", err)
+	}
+}
+
+func TestReadyConditionAndPending(t *testing.T) {
+	obj := withStatus(ksvc("hello", "a"), 1, "False", "RevisionFailed", "no image")
+	if s, r, m := ReadyCondition(obj); s != "False" || r != "RevisionFailed" || m != "no image" {
+		t.Errorf("ReadyCondition = %q %q %q", s, r, m)
+	}
+	if s, _, _ := ReadyCondition(ksvc("hello", "a")); s != "" {
+		t.Errorf("ReadyCondition without status = %q", s)
+	}
+	if got := Pending(obj, 1); got != "Ready=False RevisionFailed: no image" {
+		t.Errorf("Pending = %q", got)
+	}
+	noReady := ksvc("hello", "a")
+	noReady.Object["status"] = map[string]any{"observedGeneration": int64(1)}
+	if got := Pending(noReady, 1); got != "no Ready condition yet" {
+		t.Errorf("Pending = %q", got)
+	}
+}
