@@ -367,7 +367,8 @@ func (r *servingResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if err := installer.Remove(ctx, spec, state.DeleteKnativeObjects.ValueBool()); err != nil {
 		var workloads *serving.ErrWorkloadsExist
 		if errors.As(err, &workloads) {
-			resp.Diagnostics.AddAttributeError(path.Root("delete_knative_objects"), "Knative objects still exist", err.Error())
+			resp.Diagnostics.AddAttributeError(path.Root("delete_knative_objects"), "Knative objects still exist", err.Error()+
+				"\nDelete them first (or destroy the resources that manage them), or set delete_knative_objects = true to delete them with the runtime.")
 			return
 		}
 		resp.Diagnostics.AddError("Removing Knative Serving failed", err.Error())

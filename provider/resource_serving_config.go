@@ -164,6 +164,9 @@ func (r *servingConfigResource) apply(ctx context.Context, get func(context.Cont
 		return
 	}
 	if err := cfg.Apply(ctx, data, reclaim); err != nil {
+		if errors.Is(err, serving.ErrConfigMapMissing) {
+			err = fmt.Errorf("%w: install it first (the knative_serving resource) and make this resource depend on it", err)
+		}
 		diags.AddError("Setting "+cfg.ConfigMapName()+" failed", err.Error())
 		return
 	}

@@ -48,7 +48,11 @@ func (e *servingConfigExternal) Observe(ctx context.Context, mg *servingv1alpha1
 			mg.Status.AtProvider.Data[k] = v
 		}
 	}
-	if len(obs.Owned) == 0 || meta.WasDeleted(mg) {
+	// Another writer can take every key this manager set (kubectl apply
+	// --force-conflicts, kubectl edit): once created, that is drift the
+	// update takes back, not a missing resource to create again.
+	created := !meta.GetExternalCreateSucceeded(mg).IsZero()
+	if meta.WasDeleted(mg) || len(obs.Owned) == 0 && !created {
 		return managed.ExternalObservation{ResourceExists: len(obs.Owned) > 0}, nil
 	}
 	var drift []string
@@ -90,7 +94,11 @@ func (e *servingConfigExternal) apply(ctx context.Context, mg *servingv1alpha1.S
 	if err := serving.ValidateConfig(e.config.Name, data); err != nil {
 		return errors.Errorf("Knative rejects these %s values: %v", e.config.ConfigMapName(), err)
 	}
-	return e.config.Apply(ctx, data, reclaim)
+	err := e.config.Apply(ctx, data, reclaim)
+	if errors.Is(err, serving.ErrConfigMapMissing) {
+		return errors.Wrap(err, "install it first (a ServingRuntime)")
+	}
+	return err
 }
 
 // Delete removes only this manager's keys.

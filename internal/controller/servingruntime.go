@@ -112,7 +112,8 @@ func (e *servingRuntimeExternal) Delete(ctx context.Context, mg *servingv1alpha1
 	err := e.installer.Remove(ctx, runtimeSpec(mg), mg.Spec.ForProvider.DeleteKnativeObjects)
 	var workloads *serving.ErrWorkloadsExist
 	if errors.As(err, &workloads) {
-		return managed.ExternalDelete{}, errors.Wrap(err, "set spec.forProvider.deleteKnativeObjects to delete them with the runtime")
+		return managed.ExternalDelete{}, errors.New(err.Error() + "\nDelete them first (or the managed resources that manage them), " +
+			"or set spec.forProvider.deleteKnativeObjects to true to delete them with the runtime.")
 	}
 	return managed.ExternalDelete{}, errors.Wrap(err, "cannot remove Knative Serving")
 }

@@ -266,7 +266,7 @@ func (c *Config) ConfigMapName() string { return "config-" + c.Name }
 func (c *Config) FieldManager() string { return c.Clients.FieldManager + "/" + c.ConfigMapName() }
 
 // ErrConfigMapMissing means Knative Serving (its config map) is not installed.
-var ErrConfigMapMissing = errors.New("the config map does not exist: install Knative Serving first (the knative_serving resource) and make this resource depend on it")
+var ErrConfigMapMissing = errors.New("the config map does not exist: Knative Serving is not installed")
 
 // Apply sets data (and removes keys this manager set before and data lacks).
 // A key another writer owns is a conflict, reported as an error, unless it is
@@ -294,8 +294,8 @@ func (c *Config) Apply(ctx context.Context, data map[string]string, reclaim map[
 		}
 	}
 	if len(foreign) > 0 {
-		return fmt.Errorf("%s managed by another writer (knative_serving, an operator, kubectl...), so this resource leaves it alone: %w. "+
-			"Remove it from data, or have that writer stop managing it", strings.Join(foreign, ", "), err)
+		return fmt.Errorf("%s managed by another writer (the runtime's installer, an operator, kubectl...), so it is left alone: %w. "+
+			"Stop setting it here, or have that writer stop managing it", strings.Join(foreign, ", "), err)
 	}
 	_, err = cms.Apply(ctx, cfg, metav1.ApplyOptions{FieldManager: c.FieldManager(), Force: true})
 	return err

@@ -164,7 +164,7 @@ type MissingPrerequisitesError struct {
 func (e *MissingPrerequisitesError) Error() string {
 	l := Layers[e.Ingress]
 	return fmt.Sprintf("ingress %q routes traffic through %s, which must be installed before Knative Serving uses it; the cluster lacks:\n  - %s\n"+
-		"Install %s (the gateway Services must exist), or change the names in %s with knative_serving_config, then apply again. Nothing was changed.",
+		"Install %s (the gateway Services must exist), or name other gateways in %s, then apply again. Nothing was changed.",
 		e.Ingress, l.Needs, strings.Join(e.Missing, "\n  - "), l.Needs, l.ConfigMap)
 }
 

@@ -85,7 +85,7 @@ func TestMissingPrerequisitesMessage(t *testing.T) {
 	err := &MissingPrerequisitesError{Ingress: "contour", Missing: []string{"CRD httpproxies.projectcontour.io", "Service contour-external/envoy (the gateway config-contour names)"}}
 	want := "ingress \"contour\" routes traffic through Contour, which must be installed before Knative Serving uses it; the cluster lacks:\n" +
 		"  - CRD httpproxies.projectcontour.io\n  - Service contour-external/envoy (the gateway config-contour names)\n" +
-		"Install Contour (the gateway Services must exist), or change the names in config-contour with knative_serving_config, then apply again. Nothing was changed."
+		"Install Contour (the gateway Services must exist), or name other gateways in config-contour, then apply again. Nothing was changed."
 	if err.Error() != want {
 		t.Errorf("got\n%s\nwant\n%s", err, want)
 	}

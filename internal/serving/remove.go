@@ -22,7 +22,8 @@ var workloadKinds = []struct {
 	{"DomainMapping", schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1beta1", Resource: "domainmappings"}},
 }
 
-// ErrWorkloadsExist means removal was refused because users' Knative objects exist.
+// ErrWorkloadsExist means removal was refused because users' Knative objects
+// exist. Each frontend says how its users let removal delete them.
 type ErrWorkloadsExist struct{ Objects []string }
 
 func (e *ErrWorkloadsExist) Error() string {
@@ -31,8 +32,7 @@ func (e *ErrWorkloadsExist) Error() string {
 	if len(shown) > 20 {
 		shown, more = shown[:20], fmt.Sprintf("\n  ... and %d more", len(e.Objects)-20)
 	}
-	return fmt.Sprintf("Knative Serving still serves %d Knative objects; removing the runtime would delete them with their CRDs:\n  %s%s\n"+
-		"Delete them first (or destroy the resources that manage them), or set delete_knative_objects = true to delete them with the runtime.",
+	return fmt.Sprintf("Knative Serving still serves %d Knative objects; removing the runtime would delete them with their CRDs:\n  %s%s",
 		len(e.Objects), strings.Join(shown, "\n  "), more)
 }
 
