@@ -34,14 +34,14 @@ import (
 
 const benchParallelism = 10
 
-// BenchmarkServiceRefresh reads 100 Services as a plan's refresh does and,
+// BenchmarkServiceRefresh reads 100 Services (KNATIVE_BENCH_REFRESH_SERVICES) as a plan's refresh does and,
 // alternately, GETs them with a plain dynamic client at the same parallelism
 // (goal: within 1.3x), each ReadResource call whole: the plugin framework's
 // decoding, checks and encoding of the state included
 // (BenchmarkServiceRefreshCPU splits that cost). It also counts the provider's
 // requests per resource (goal: 1, no discovery).
 func BenchmarkServiceRefresh(b *testing.B) {
-	const count = 100
+	count := benchInt("KNATIVE_BENCH_REFRESH_SERVICES", 100)
 	c, server, requests := benchServiceServer(b)
 	states := createServices(b, server, "bench-refresh", count)
 	plain, err := dynamic.NewForConfig(unthrottled(b, c, nil))
@@ -104,11 +104,11 @@ func BenchmarkServiceRefresh(b *testing.B) {
 	deleteServices(b, server, states)
 }
 
-// BenchmarkServiceApply creates 50 Services and waits until they are Ready, as
+// BenchmarkServiceApply creates 50 Services (KNATIVE_BENCH_APPLY_SERVICES) and waits until they are Ready, as
 // an apply does, and, alternately, runs `kubectl apply` of the same Services
 // and `kubectl wait --for=condition=Ready` (goal: within 1.1x).
 func BenchmarkServiceApply(b *testing.B) {
-	const count = 50
+	count := benchInt("KNATIVE_BENCH_APPLY_SERVICES", 50)
 	c, server, _ := benchServiceServer(b)
 	kubectl := acctest.Kubectl(b)
 	dir := b.TempDir()

@@ -128,6 +128,7 @@ func TestAccFault_webhookDown(t *testing.T) {
 // the apply waits for it (the controller stopped, so the wait lasts): the
 // apply says so, and the next one creates it again.
 func TestAccFault_deletedWhileWaiting(t *testing.T) {
+	acctest.Extended(t, "internal/serving TestWaitReady (deleted while waiting); TestAccService_readyDriftImport recreates a Service deleted out of band")
 	c := acctest.PreCheck(t)
 	s := c.Sandbox(t)
 	clients := c.Clients(t)

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"reflect"
 	"testing"
 
@@ -35,16 +36,16 @@ func TestKubeValuesRoundTrip(t *testing.T) {
 	}
 	// The API server omits readOnly: false. What the user set reads back as set.
 	omitted := []any{map[string]any{"name": "cache", "mountPath": "/cache"}}
-	if got := fromKube(mounts.Type(nil), omitted, mounts); !got.Equal(mounts) {
+	if got := fromKube(mounts.Type(context.TODO()), omitted, mounts); !got.Equal(mounts) {
 		t.Errorf("omitted zero value: got %v, want %v", got, mounts)
 	}
 	// Without a prior value (import) it is unset.
-	if got := fromKube(mounts.Type(nil), omitted, nil); !got.Equal(types.ListValueMust(mountType, []attr.Value{mount(types.BoolNull())})) {
+	if got := fromKube(mounts.Type(context.TODO()), omitted, nil); !got.Equal(types.ListValueMust(mountType, []attr.Value{mount(types.BoolNull())})) {
 		t.Errorf("import of omitted zero value: got %v", got)
 	}
 	// A changed value is drift, whatever was there before.
 	changed := []any{map[string]any{"name": "cache", "mountPath": "/other"}}
-	if got := fromKube(mounts.Type(nil), changed, mounts); got.Equal(mounts) {
+	if got := fromKube(mounts.Type(context.TODO()), changed, mounts); got.Equal(mounts) {
 		t.Error("a changed mount path read back as unchanged")
 	}
 }

@@ -261,7 +261,7 @@ func checkServiceGone(c *kube.Clients) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		ctx := context.Background()
 		if _, err := c.Dynamic.Resource(knativeServices).Namespace("default").Get(ctx, "hello", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("the Knative Service hello is still there after destroy (err %v)", err)
+			return fmt.Errorf("the Knative Service hello is still there after destroy (err %w)", err)
 		}
 		revisions := schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"}
 		list, err := c.Dynamic.Resource(revisions).Namespace("default").List(ctx, metav1.ListOptions{LabelSelector: "serving.knative.dev/service=hello"})

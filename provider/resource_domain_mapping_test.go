@@ -164,6 +164,7 @@ func TestAccDomainMapping_claimReadyDriftImport(t *testing.T) {
 // that claim is left alone; without a claim of its own Knative refuses the
 // mapping, and the apply says why in Knative's words.
 func TestAccDomainMapping_claims(t *testing.T) {
+	acctest.Extended(t, "internal/serving TestClaims and internal/controller TestDomainMappingClaims; TestAccDomainMapping_claimReadyDriftImport claims end to end")
 	c := acctest.PreCheck(t)
 	clients := c.Clients(t)
 	ctx := context.Background()

@@ -28,6 +28,7 @@ import (
 	"knative.dev/pkg/apis"
 
 	tfresource "github.com/hashicorp/terraform-plugin-framework/resource"
+
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 )
 

@@ -390,7 +390,7 @@ func TestAccService_anotherManagerTakesOver(t *testing.T) {
 	config := withService(c, `  template = { containers = [{ image = "kind.local/hello:v1" }] }`)
 	containersOwnedBy := func(svc *unstructured.Unstructured, manager string) bool {
 		for _, entry := range svc.GetManagedFields() {
-			if entry.Manager == manager && entry.FieldsV1 != nil && strings.Contains(string(entry.FieldsV1.Raw), `"f:containers"`) {
+			if entry.Manager == manager && entry.FieldsV1 != nil && strings.Contains(entry.FieldsV1.GetRawString(), `"f:containers"`) {
 				return true
 			}
 		}
@@ -446,6 +446,7 @@ func TestAccService_anotherManagerTakesOver(t *testing.T) {
 
 // A Service created outside Terraform is not adopted silently by create.
 func TestAccService_existingServiceMustBeImported(t *testing.T) {
+	acctest.Extended(t, "internal/serving TestPrepareCreate and internal/controller TestServiceCreateUpdateDelete")
 	c := acctest.PreCheck(t)
 	clients := c.Clients(t)
 	resource.Test(t, resource.TestCase{

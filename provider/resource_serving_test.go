@@ -311,7 +311,7 @@ func checkWebhookAdmits(c *kube.Clients) resource.TestCheckFunc {
 		_ = unstructured.SetNestedField(svc.Object, int64(-5), "spec", "template", "spec", "containerConcurrency")
 		_, err := c.Dynamic.Resource(knativeServices).Namespace("default").Create(context.Background(), svc, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err == nil || !strings.Contains(err.Error(), "admission webhook") {
-			return fmt.Errorf("want a rejection by Knative's admission webhook, got %v", err)
+			return fmt.Errorf("want a rejection by Knative's admission webhook, got %w", err)
 		}
 		return nil
 	}
@@ -350,7 +350,7 @@ func checkRuntimeRemoved(c *kube.Clients) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		ctx := context.Background()
 		if _, err := c.Kubernetes.CoreV1().Namespaces().Get(ctx, "knative-serving", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("namespace knative-serving still exists after destroy (err %v)", err)
+			return fmt.Errorf("namespace knative-serving still exists after destroy (err %w)", err)
 		}
 		crds, err := c.APIExtensions.ApiextensionsV1().CustomResourceDefinitions().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=knative-serving"})
 		if err != nil {

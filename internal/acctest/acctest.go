@@ -232,3 +232,14 @@ func (c *Cluster) Sandbox(t testing.TB) *sandbox.Sandbox {
 	}
 	return s
 }
+
+// Extended skips an acceptance test that re-checks, against a cluster,
+// branches the fast tier (go test -short, on kubetest's fakes) already
+// covers, unless KNATIVE_TEST_EXTENDED=1 (make test-all). Every end-to-end
+// behaviour keeps at least one acceptance test in make test.
+func Extended(t testing.TB, coveredBy string) {
+	t.Helper()
+	if os.Getenv("KNATIVE_TEST_EXTENDED") != "1" {
+		t.Skipf("extended acceptance test: its branches are covered by %s; run it with make test-all (KNATIVE_TEST_EXTENDED=1)", coveredBy)
+	}
+}

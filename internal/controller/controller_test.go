@@ -256,6 +256,7 @@ func testServiceLifecycle(t *testing.T, e *env) {
 }
 
 func testServiceBadSpec(t *testing.T, e *env) {
+	acctest.Extended(t, "TestServiceWritesRefused (fake cluster) and the Terraform bad-configuration tables")
 	bad := e.ApplyYAML(t, fmt.Sprintf(`
 apiVersion: serving.knative.m.crossplane.io/v1alpha1
 kind: Service
@@ -277,6 +278,7 @@ spec:
 }
 
 func testServiceFailingRevision(t *testing.T, e *env) {
+	acctest.Extended(t, "TestServiceObserve (fake cluster); TestAccService_failingRevisionReportsKnativeReason fails a revision on Knative end to end")
 	ctx := context.Background()
 	// .invalid never resolves: Knative cannot resolve the tag to a digest.
 	failing := e.ApplyYAML(t, serviceYAML("failing", "registry.example.invalid/hello:latest", "")).(*servingv1alpha1.Service)

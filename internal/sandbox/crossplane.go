@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,7 +138,7 @@ func (s *Sandbox) StartCrossplane(ctx context.Context) (*Crossplane, error) {
 	// run it again.
 	for attempt := 1; ; attempt++ {
 		initCmd := exec.CommandContext(ctx, binary, "core", "init")
-		initCmd.Env = append(env, "CRDS_PATH="+crds, "WEBHOOK_ENABLED=false",
+		initCmd.Env = append(slices.Clip(env), "CRDS_PATH="+crds, "WEBHOOK_ENABLED=false",
 			"TLS_CA_SECRET_NAME=crossplane-root-ca", "TLS_CLIENT_SECRET_NAME=crossplane-tls-client")
 		out, err := initCmd.CombinedOutput()
 		_ = os.WriteFile(filepath.Join(dir, "init.log"), out, 0o644)
@@ -214,7 +215,7 @@ func (x *Crossplane) start(ctx context.Context, binary string, env []string) err
 	})
 	if err != nil {
 		s.StopProcess(crossplaneProcess)
-		return fmt.Errorf("Crossplane core did not become ready (%v); the end of its log (%s):\n%s", err, x.LogFile, logTail(x.LogFile, 15))
+		return fmt.Errorf("Crossplane core did not become ready (%w); the end of its log (%s):\n%s", err, x.LogFile, logTail(x.LogFile, 15))
 	}
 	return nil
 }

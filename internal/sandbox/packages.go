@@ -121,7 +121,7 @@ func (b *Builder) BuildFunction(ctx context.Context, f UpstreamFunction) (binary
 		}
 		var mod struct{ Dir, Error string }
 		if err := json.Unmarshal([]byte(out), &mod); err != nil || mod.Dir == "" {
-			return fmt.Errorf("downloading %s@%s: %v %s", f.Module, f.Version, err, mod.Error)
+			return fmt.Errorf("downloading %s@%s: %w %s", f.Module, f.Version, err, mod.Error)
 		}
 		src := filepath.Join(tmp, "src")
 		if err := os.CopyFS(src, os.DirFS(mod.Dir)); err != nil {
@@ -198,7 +198,7 @@ func (s *Sandbox) StartRegistry(ctx context.Context) (string, error) {
 		return resp.StatusCode == http.StatusOK, nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("the sandbox's registry did not start (%v): %s", err, logTail(filepath.Join(dir, "registry.log"), 10))
+		return "", fmt.Errorf("the sandbox's registry did not start (%w): %s", err, logTail(filepath.Join(dir, "registry.log"), 10))
 	}
 	return address, os.WriteFile(addressFile, []byte(address), 0o644)
 }

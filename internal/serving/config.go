@@ -341,7 +341,7 @@ func (c *Config) Observe(ctx context.Context) (ConfigObservation, error) {
 			continue
 		}
 		var fields map[string]map[string]any
-		if json.Unmarshal(entry.FieldsV1.Raw, &fields) != nil {
+		if json.Unmarshal(entry.FieldsV1.GetRawBytes(), &fields) != nil {
 			continue
 		}
 		for key := range fields["f:data"] {

@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -36,7 +37,7 @@ this is the detail`},
 		t.Run(tc.name, func(t *testing.T) {
 			err := statusFieldError(tc.status)
 			var got []string
-			if fe, ok := err.(*apis.FieldError); ok {
+			if fe := (*apis.FieldError)(nil); errors.As(err, &fe) {
 				for _, e := range fe.WrappedErrors() {
 					s := e.Message + " @ " + strings.Join(e.Paths, ", ")
 					if e.Details != "" {

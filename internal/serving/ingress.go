@@ -13,8 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"knative.dev/networking/pkg/apis/networking"
 
-	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
 )
 
 // Layer is a networking layer Knative Serving routes traffic through. Kourier
@@ -241,7 +242,7 @@ var ingressesGVR = schema.GroupVersionResource{Group: "networking.internal.knati
 func (in *Installer) waitIngressesServed(ctx context.Context, ingress string) error {
 	class := IngressClass(ingress)
 	in.progress("waiting for %s to serve every route", ingress)
-	return in.waitFor(ctx, kind{GVR: ingressesGVR, Namespaced: true}, "", "the routes to move to "+ingress,
+	return in.waitFor(ctx, kind{GVR: ingressesGVR, Namespaced: true}, "the routes to move to "+ingress,
 		func(live map[string]*unstructured.Unstructured) string {
 			var pending []string
 			for key, ing := range live {

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
 )
 
 // Every layer at every version: the provider knows how to apply its kinds,

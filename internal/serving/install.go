@@ -263,7 +263,7 @@ func (in *Installer) waitEstablished(ctx context.Context, objs []*unstructured.U
 		return nil
 	}
 	in.progress("waiting for %d CRDs to be established", len(want))
-	return in.waitFor(ctx, builtinKinds["apiextensions.k8s.io/v1/CustomResourceDefinition"], "", "CRDs to be established",
+	return in.waitFor(ctx, builtinKinds["apiextensions.k8s.io/v1/CustomResourceDefinition"], "CRDs to be established",
 		func(live map[string]*unstructured.Unstructured) string {
 			var pending []string
 			for _, name := range want {
@@ -284,7 +284,7 @@ func (in *Installer) waitDeployments(ctx context.Context, objs []*unstructured.U
 		}
 	}
 	in.progress("waiting for %d deployments to be available", len(deployments))
-	return in.waitFor(ctx, builtinKinds["apps/v1/Deployment"], "", "deployments to be available",
+	return in.waitFor(ctx, builtinKinds["apps/v1/Deployment"], "deployments to be available",
 		func(live map[string]*unstructured.Unstructured) string {
 			var pending []string
 			for _, d := range deployments {
@@ -332,7 +332,7 @@ func (in *Installer) waitWebhook(ctx context.Context, objs []*unstructured.Unstr
 			continue
 		}
 		in.progress("waiting for Knative's webhook to inject its CA bundle into %d %ss", len(want), kindName)
-		err := in.waitFor(ctx, builtinKinds["admissionregistration.k8s.io/v1/"+kindName], "", "Knative's webhook to configure itself",
+		err := in.waitFor(ctx, builtinKinds["admissionregistration.k8s.io/v1/"+kindName], "Knative's webhook to configure itself",
 			func(live map[string]*unstructured.Unstructured) string {
 				var pending []string
 				for _, name := range want {
@@ -366,21 +366,21 @@ func (in *Installer) waitWebhookServing(ctx context.Context, objs []*unstructure
 		return lastErr == nil
 	})
 	if err != nil {
-		return fmt.Errorf("Knative's webhook does not serve admission requests: %v", lastErr)
+		return fmt.Errorf("Knative's webhook does not serve admission requests: %w", lastErr)
 	}
 	return nil
 }
 
-// waitFor watches all objects of a kind until pending returns "" and says
-// what was still pending when ctx ends.
-func (in *Installer) waitFor(ctx context.Context, k kind, namespace, what string, pending func(map[string]*unstructured.Unstructured) string) error {
-	lw := listWatch(in.resource(k, namespace), "")
+// waitFor watches all objects of a kind (in every namespace) until pending
+// returns "" and says what was still pending when ctx ends.
+func (in *Installer) waitFor(ctx context.Context, k kind, what string, pending func(map[string]*unstructured.Unstructured) string) error {
+	lw := listWatch(in.resource(k, ""), "")
 	var (
 		mu   sync.Mutex
 		last string
 	)
 	var store cache.Store
-	check := func() (bool, error) {
+	done := func() bool {
 		live := map[string]*unstructured.Unstructured{}
 		for _, item := range store.List() {
 			u := item.(*unstructured.Unstructured)
@@ -390,11 +390,11 @@ func (in *Installer) waitFor(ctx context.Context, k kind, namespace, what string
 		mu.Lock()
 		last = p
 		mu.Unlock()
-		return p == "", nil
+		return p == ""
 	}
 	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{},
-		func(s cache.Store) (bool, error) { store = s; return check() },
-		func(watch.Event) (bool, error) { return check() })
+		func(s cache.Store) (bool, error) { store = s; return done(), nil },
+		func(watch.Event) (bool, error) { return done(), nil })
 	if err != nil {
 		mu.Lock()
 		defer mu.Unlock()

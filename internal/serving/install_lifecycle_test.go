@@ -41,7 +41,9 @@ func installed(t *testing.T, spec Spec) (*kubetest.Cluster, *Installer, *[]strin
 	return c, in, &progress
 }
 
-func defaultSpec() Spec { return Spec{Version: manifests.DefaultVersion, Ingress: manifests.DefaultIngress} }
+func defaultSpec() Spec {
+	return Spec{Version: manifests.DefaultVersion, Ingress: manifests.DefaultIngress}
+}
 
 func TestInstallObserveRepair(t *testing.T) {
 	spec := defaultSpec()
@@ -325,7 +327,11 @@ func TestRevisionsOldestFirst(t *testing.T) {
 			"name": name, "namespace": "default", "labels": map[string]any{"serving.knative.dev/service": "hello", "serving.knative.dev/configurationGeneration": generation}}}}
 	}
 	c := kubetest.New(rev("hello-00010", "10"), rev("hello-00002", "2"), rev("other-00001", "1"))
-	c.Put(RevisionsGVR, func() *unstructured.Unstructured { r := rev("other-00001", "1"); r.SetLabels(map[string]string{"serving.knative.dev/service": "other"}); return r }())
+	c.Put(RevisionsGVR, func() *unstructured.Unstructured {
+		r := rev("other-00001", "1")
+		r.SetLabels(map[string]string{"serving.knative.dev/service": "other"})
+		return r
+	}())
 	got, err := Revisions(context.Background(), c.Clients, "default", "hello")
 	if err != nil || len(got) != 2 || got[0].GetName() != "hello-00002" || got[1].GetName() != "hello-00010" {
 		t.Fatalf("Revisions = %v, %v", got, err)

@@ -66,7 +66,7 @@ func TestObjectsApplyObserveDrift(t *testing.T) {
 	// Knative's webhook and controller add fields: never drift.
 	added := live.DeepCopy()
 	added.SetAnnotations(map[string]string{"serving.knative.dev/creator": "admin"})
-	unstructured.SetNestedField(added.Object, int64(0), "spec", "template", "spec", "containerConcurrency")
+	_ = unstructured.SetNestedField(added.Object, int64(0), "spec", "template", "spec", "containerConcurrency")
 	c.Put(ServicesGVR, withStatus(added, 1, "True", "", ""))
 	obs, err = objects.Observe(ctx, "default", "hello", ksvc("hello", "a"))
 	if err != nil || obs.Drift != "" {
@@ -77,7 +77,7 @@ func TestObjectsApplyObserveDrift(t *testing.T) {
 	}
 	// Someone else changes the image: drift, named at the field.
 	changed := c.Get(ServicesGVR, "default", "hello")
-	unstructured.SetNestedSlice(changed.Object, []any{map[string]any{"image": "b"}}, "spec", "template", "spec", "containers")
+	_ = unstructured.SetNestedSlice(changed.Object, []any{map[string]any{"image": "b"}}, "spec", "template", "spec", "containers")
 	c.Put(ServicesGVR, changed)
 	obs, err = objects.Observe(ctx, "default", "hello", ksvc("hello", "a"))
 	if err != nil || !strings.Contains(obs.Drift, `containers[0].image is "b", want "a"`) {

@@ -49,8 +49,8 @@ func TestRouteAndDomainMappingKinds(t *testing.T) {
 func TestDryRunApply(t *testing.T) {
 	obj := ksvc("hello", "a")
 	for _, tc := range []struct {
-		name                     string
-		err                      error
+		name                      string
+		err                       error
 		refused, warning, skipped string
 	}{
 		{name: "accepted"},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,7 +96,8 @@ func TestRuntimeImage(t *testing.T) {
 
 // TestOurPackagesMetadata checks each package root holds the crossplane.yaml
 // of its kind, and the Configuration's dependencies are the packages this
-// repository and the sandbox publish.
+// repository and the sandbox publish. All three carry the same maintainer,
+// source and license (the repository's LICENSE).
 func TestOurPackagesMetadata(t *testing.T) {
 	kinds := map[string]string{"provider-knative": "Provider", "function-knative-app": "Function", "configuration-knative-app": "Configuration"}
 	for _, p := range xpkg.Ours {
@@ -106,12 +108,14 @@ func TestOurPackagesMetadata(t *testing.T) {
 		var meta struct {
 			Kind     string `json:"kind"`
 			Metadata struct {
-				Name string `json:"name"`
+				Name        string            `json:"name"`
+				Annotations map[string]string `json:"annotations"`
 			} `json:"metadata"`
 			Spec struct {
 				DependsOn []struct {
 					Provider, Function, Version string
 				} `json:"dependsOn"`
+				Capabilities []string `json:"capabilities"`
 			} `json:"spec"`
 		}
 		if err := yaml.Unmarshal(data, &meta); err != nil {
@@ -119,6 +123,18 @@ func TestOurPackagesMetadata(t *testing.T) {
 		}
 		if meta.Kind != kinds[p.Name] || meta.Metadata.Name != p.Name {
 			t.Errorf("%s: kind %s name %s, want %s %s", p.Root, meta.Kind, meta.Metadata.Name, kinds[p.Name], p.Name)
+		}
+		for key, want := range map[string]string{
+			"meta.crossplane.io/maintainer": "terraform-provider-knative maintainers <https://github.com/tf-knative/terraform-provider-knative/issues>",
+			"meta.crossplane.io/source":     "github.com/tf-knative/terraform-provider-knative",
+			"meta.crossplane.io/license":    "Apache-2.0",
+		} {
+			if got := meta.Metadata.Annotations[key]; got != want {
+				t.Errorf("%s: %s is %q, want %q", p.Root, key, got, want)
+			}
+		}
+		if meta.Kind == "Function" && !slices.Equal(meta.Spec.Capabilities, []string{"composition"}) {
+			t.Errorf("%s: capabilities %v, want [composition]", p.Root, meta.Spec.Capabilities)
 		}
 		if meta.Kind != "Configuration" {
 			continue

@@ -36,8 +36,9 @@ func main() {
 	_ = flags.Parse(os.Args[2:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, verb, *out, *version, strings.Split(*platforms, ","), *to); err != nil {
+	err := run(ctx, verb, *out, *version, strings.Split(*platforms, ","), *to)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "xpkg:", err)
 		os.Exit(1)
 	}

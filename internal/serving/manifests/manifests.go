@@ -7,6 +7,7 @@ package manifests
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -103,7 +104,7 @@ func Parse(data []byte) ([]*unstructured.Unstructured, error) {
 	var objs []*unstructured.Unstructured
 	for {
 		obj := &unstructured.Unstructured{}
-		if err := decoder.Decode(&obj.Object); err == io.EOF {
+		if err := decoder.Decode(&obj.Object); errors.Is(err, io.EOF) {
 			return objs, nil
 		} else if err != nil {
 			return nil, err
