@@ -9,9 +9,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"knative.dev/serving/pkg/apis/serving"
+	knserving "knative.dev/serving/pkg/apis/serving"
 
-	servingapi "github.com/tf-knative/terraform-provider-knative/internal/serving"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 )
 
 // revisionsDataSource lists the revisions of a Service with what each one
@@ -66,7 +66,7 @@ func (d *revisionsDataSource) Read(ctx context.Context, req datasource.ReadReque
 	if svc == nil {
 		return
 	}
-	revisions, err := servingapi.Revisions(ctx, clients, svc.GetNamespace(), svc.GetName())
+	revisions, err := serving.Revisions(ctx, clients, svc.GetNamespace(), svc.GetName())
 	if err != nil {
 		resp.Diagnostics.AddError("Listing the Knative Service's revisions failed", err.Error())
 		return
@@ -89,12 +89,12 @@ func (d *revisionsDataSource) Read(ctx context.Context, req datasource.ReadReque
 	items := make([]attr.Value, 0, len(revisions))
 	for i := range revisions {
 		r := &revisions[i]
-		status, reason, message := servingapi.ReadyCondition(r)
+		verdict := serving.Judge(r, 0) // a revision's own verdict, whatever generation it is at
 		image, digest := servingContainerImage(r)
-		generation := parseInt64(r.GetLabels()[serving.ConfigurationGenerationLabelKey])
+		generation := parseInt64(r.GetLabels()[knserving.ConfigurationGenerationLabelKey])
 		items = append(items, types.ObjectValueMust(revisionType.AttrTypes, map[string]attr.Value{
-			"name": types.StringValue(r.GetName()), "generation": generation, "ready": types.BoolValue(status == "True"),
-			"reason": types.StringValue(reason), "message": types.StringValue(message),
+			"name": types.StringValue(r.GetName()), "generation": generation, "ready": types.BoolValue(verdict.State == serving.Ready),
+			"reason": types.StringValue(verdict.Ready.Reason), "message": types.StringValue(verdict.Ready.Message),
 			"image": types.StringValue(image), "image_digest": types.StringValue(digest),
 			"traffic_percent": types.Int64Value(percent[r.GetName()]),
 			"tags":            types.ListValueMust(types.StringType, append([]attr.Value{}, tags[r.GetName()]...)),

@@ -69,10 +69,7 @@ func (d *servingDataSource) Read(ctx context.Context, _ datasource.ReadRequest, 
 	model := servingModel{}
 	model.setObservation(&serving.Observation{}, serving.Spec{}, &resp.Diagnostics)
 	if status.Installed && manifests.Supported(status.Version) {
-		spec := serving.Spec{Version: status.Version, Ingress: status.Ingress}
-		if spec.Ingress == "" {
-			spec.Ingress = manifests.DefaultIngress
-		}
+		spec := serving.Spec{Version: status.Version, Ingress: status.Ingress}.WithDefaults()
 		obs, err := (&serving.Installer{Clients: clients}).Observe(ctx, spec)
 		if err != nil {
 			resp.Diagnostics.AddError("Cannot read the Knative Serving installation", err.Error())

@@ -209,8 +209,9 @@ func logProgress(t *testing.T, services dynamic.ResourceInterface) {
 		now := fmt.Sprint(err)
 		if err == nil {
 			generation := svc.GetGeneration()
-			now = fmt.Sprintf("generation %d: %s", generation, serving.Pending(svc, generation))
-			if done, failed := serving.Readiness(svc, "Knative Service", generation); done && failed == nil && svc.GetDeletionTimestamp() == nil {
+			verdict := serving.Judge(svc, generation)
+			now = fmt.Sprintf("generation %d: %s", generation, verdict.Waiting)
+			if verdict.State == serving.Ready && svc.GetDeletionTimestamp() == nil {
 				stamp(t, now)
 				return
 			}

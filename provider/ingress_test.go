@@ -144,8 +144,8 @@ func checkServedBy(c *kube.Clients, namespace, name, ingress string) resource.Te
 		if got := ing.GetAnnotations()["networking.knative.dev/ingress.class"]; got != serving.IngressClass(ingress) {
 			return fmt.Errorf("KIngress %s/%s is of class %q, want %q", namespace, name, got, serving.IngressClass(ingress))
 		}
-		if done, failed := serving.Readiness(ing, "KIngress", ing.GetGeneration()); !done || failed != nil {
-			return fmt.Errorf("KIngress %s/%s is not Ready: %s", namespace, name, serving.Pending(ing, ing.GetGeneration()))
+		if verdict := serving.Judge(ing, ing.GetGeneration()); verdict.State != serving.Ready {
+			return fmt.Errorf("KIngress %s/%s is not Ready: %s", namespace, name, verdict.Waiting)
 		}
 		return nil
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"knative.dev/pkg/apis"
-	"knative.dev/serving/pkg/apis/serving"
+	knserving "knative.dev/serving/pkg/apis/serving"
 )
 
 // Knative's validation errors (apis.FieldError) name fields of the Knative
@@ -36,8 +36,8 @@ type knativeFields struct {
 var (
 	serviceFields = knativeFields{
 		metadata: map[string]path.Path{
-			"labels/" + visibilityLabel:                 path.Root("cluster_local"),
-			"annotations/" + serving.RolloutDurationKey: path.Root("rollout_duration"),
+			"labels/" + visibilityLabel:                   path.Root("cluster_local"),
+			"annotations/" + knserving.RolloutDurationKey: path.Root("rollout_duration"),
 		},
 		templateMetadata: func() map[string]path.Path {
 			m := map[string]path.Path{}

@@ -9,7 +9,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
-	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 )
 
 // The pod-spec parts of knative_service (containers, volumes, tolerations,
@@ -101,7 +102,7 @@ func fromKubeValue(typ attr.Type, live any, prior attr.Value, quantity bool) att
 		if !ok {
 			return nullOf(typ)
 		}
-		if p, ok := prior.(types.String); ok && quantity && known(p) && equalQuantities(p.ValueString(), s) {
+		if p, ok := prior.(types.String); ok && quantity && known(p) && serving.EqualQuantities(p.ValueString(), s) {
 			return p
 		}
 		return types.StringValue(s)
@@ -175,12 +176,6 @@ func isZero(v attr.Value) bool {
 		return len(v.Elements()) == 0
 	}
 	return false
-}
-
-func equalQuantities(a, b string) bool {
-	qa, errA := resource.ParseQuantity(a)
-	qb, errB := resource.ParseQuantity(b)
-	return errA == nil && errB == nil && qa.Cmp(qb) == 0
 }
 
 // parseInt64 reads an integer an annotation holds; null when it holds none.

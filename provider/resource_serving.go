@@ -461,10 +461,7 @@ func (m *servingModel) setObservation(obs *serving.Observation, spec serving.Spe
 }
 
 func (m *servingModel) spec(ctx context.Context, diags *diag.Diagnostics) serving.Spec {
-	spec := serving.Spec{Version: m.Version.ValueString(), Ingress: m.Ingress.ValueString()}
-	if spec.Ingress == "" {
-		spec.Ingress = manifests.DefaultIngress
-	}
+	spec := serving.Spec{Version: m.Version.ValueString(), Ingress: m.Ingress.ValueString()}.WithDefaults()
 	if m.HighAvailability != nil {
 		spec.Replicas = int(m.HighAvailability.Replicas.ValueInt64())
 	}

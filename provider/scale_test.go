@@ -162,11 +162,11 @@ func checkScaleServices(t *testing.T, clients *kube.Clients, count int, generati
 	var wrong []string
 	for i := range list {
 		svc := &list[i]
-		done, failed := serving.Readiness(svc, "Knative Service", generation)
+		verdict := serving.Judge(svc, generation)
 		revision, _, _ := unstructured.NestedString(svc.Object, "status", "latestReadyRevisionName")
 		want := fmt.Sprintf("%s-%05d", svc.GetName(), generation)
-		if svc.GetGeneration() != generation || !done || failed != nil || revision != want {
-			wrong = append(wrong, fmt.Sprintf("%s (generation %d: %s; latest ready revision %q)", svc.GetName(), svc.GetGeneration(), serving.Pending(svc, generation), revision))
+		if svc.GetGeneration() != generation || verdict.State != serving.Ready || revision != want {
+			wrong = append(wrong, fmt.Sprintf("%s (generation %d: %s; latest ready revision %q)", svc.GetName(), svc.GetGeneration(), verdict.Waiting, revision))
 		}
 	}
 	if len(wrong) > 0 {

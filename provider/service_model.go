@@ -8,13 +8,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"knative.dev/serving/pkg/apis/autoscaling"
-	"knative.dev/serving/pkg/apis/serving"
+	knserving "knative.dev/serving/pkg/apis/serving"
 )
 
 // The typed model of knative_service and its conversion to and from the
 // Knative Service object. toObject writes only what the user set; fromObject
 // reads back only what is present, so a projected live object (see
-// serving.Project) round-trips to the same model unless it drifted.
+// knserving.Project) round-trips to the same model unless it drifted.
 
 type serviceModel struct {
 	ID              types.String   `tfsdk:"id"`
@@ -175,7 +175,7 @@ func (m *serviceModel) toObject(ctx context.Context) *unstructured.Unstructured 
 		if annotations == nil {
 			annotations = map[string]any{}
 		}
-		annotations[serving.RolloutDurationKey] = m.RolloutDuration.ValueString()
+		annotations[knserving.RolloutDurationKey] = m.RolloutDuration.ValueString()
 	}
 	putMap(meta, "annotations", annotations)
 
@@ -240,10 +240,10 @@ func (m *serviceModel) fromObject(obj map[string]any) {
 	m.Labels = keepNullIfEmpty(m.Labels, labels)
 	annotations := mapOf(meta, "annotations")
 	m.RolloutDuration = types.StringNull()
-	if v, ok := annotations[serving.RolloutDurationKey]; ok {
+	if v, ok := annotations[knserving.RolloutDurationKey]; ok {
 		m.RolloutDuration = types.StringValue(v)
 	}
-	delete(annotations, serving.RolloutDurationKey)
+	delete(annotations, knserving.RolloutDurationKey)
 	m.Annotations = keepNullIfEmpty(m.Annotations, annotations)
 
 	spec, _ := obj["spec"].(map[string]any)

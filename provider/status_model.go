@@ -47,8 +47,7 @@ func (m *readyStatusModel) setReadyStatus(live *unstructured.Unstructured) {
 	}
 	// Ready for the object as it is now: a Ready condition Knative set for an
 	// earlier generation says nothing about the current one.
-	readyStatus, _, _ := serving.ReadyCondition(live)
-	m.Ready = types.BoolValue(readyStatus == "True" && m.ObservedGeneration.ValueInt64() == live.GetGeneration())
+	m.Ready = types.BoolValue(serving.Judge(live, live.GetGeneration()).State == serving.Ready)
 	m.Conditions = conditionsOf(status)
 }
 

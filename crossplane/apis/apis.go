@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
-	"github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
+	pcv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
 )
 
 // Generate the deep-copy methods and CRDs (controller-gen), relax in the CRDs
@@ -21,7 +21,7 @@ import (
 
 // AddToScheme adds every API type of the provider to a scheme.
 func AddToScheme(s *runtime.Scheme) error {
-	for _, add := range []func(*runtime.Scheme) error{v1alpha1.SchemeBuilder.AddToScheme, servingv1alpha1.SchemeBuilder.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{pcv1alpha1.SchemeBuilder.AddToScheme, servingv1alpha1.SchemeBuilder.AddToScheme} {
 		if err := add(s); err != nil {
 			return err
 		}

@@ -21,7 +21,7 @@ import (
 	"knative.dev/networking/pkg/apis/networking"
 	"knative.dev/serving/pkg/apis/autoscaling"
 
-	"github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
+	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
 )
 
 // Names of the composed resources in the pipeline's desired state.
@@ -143,19 +143,19 @@ func appService(name, namespace string, app AppSpec) *composed.Unstructured {
 	if app.Visibility == "cluster-local" {
 		forProvider["labels"] = map[string]any{networking.VisibilityLabelKey: "cluster-local"}
 	}
-	return managedResource(v1alpha1.ServiceGroupVersionKind.Kind, name, namespace, forProvider)
+	return managedResource(servingv1alpha1.ServiceGroupVersionKind.Kind, name, namespace, forProvider)
 }
 
 // appDomainMapping maps domain to the App's Service, claiming the domain for
 // the App's namespace.
 func appDomainMapping(name, namespace, domain string) *composed.Unstructured {
-	return managedResource(v1alpha1.DomainMappingGroupVersionKind.Kind, domain, namespace,
+	return managedResource(servingv1alpha1.DomainMappingGroupVersionKind.Kind, domain, namespace,
 		map[string]any{"serviceRef": map[string]any{"name": name}})
 }
 
 func managedResource(kind, name, namespace string, forProvider map[string]any) *composed.Unstructured {
 	mr := composed.New()
-	mr.SetAPIVersion(v1alpha1.SchemeGroupVersion.String())
+	mr.SetAPIVersion(servingv1alpha1.SchemeGroupVersion.String())
 	mr.SetKind(kind)
 	mr.SetName(name)
 	mr.SetNamespace(namespace)

@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
+	pcv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 )
 
@@ -41,8 +41,8 @@ type connector struct {
 func newConnector(kube client.Client, identity *rest.Config, clients *clientCache) *connector {
 	return &connector{
 		kube:       kube,
-		usage:      resource.NewProviderConfigUsageTracker(kube, &v1alpha1.ProviderConfigUsage{}),
-		usageOfCPC: resource.NewProviderConfigUsageTracker(kube, &v1alpha1.ClusterProviderConfigUsage{}),
+		usage:      resource.NewProviderConfigUsageTracker(kube, &pcv1alpha1.ProviderConfigUsage{}),
+		usageOfCPC: resource.NewProviderConfigUsageTracker(kube, &pcv1alpha1.ClusterProviderConfigUsage{}),
 		identity:   identity,
 		clients:    clients,
 	}
@@ -54,26 +54,26 @@ func (c *connector) connect(ctx context.Context, mg resource.ModernManaged) (*ku
 	if ref == nil {
 		return nil, errors.New("no providerConfigRef")
 	}
-	var spec v1alpha1.ProviderConfigSpec
+	var spec pcv1alpha1.ProviderConfigSpec
 	secretNamespace := mg.GetNamespace()
 	switch ref.Kind {
-	case v1alpha1.ProviderConfigKind:
+	case pcv1alpha1.ProviderConfigKind:
 		if mg.GetNamespace() == "" {
 			return nil, errors.Errorf("a cluster-scoped %s must use a ClusterProviderConfig, not ProviderConfig %q", mg.GetObjectKind().GroupVersionKind().Kind, ref.Name)
 		}
 		if err := c.usage.Track(ctx, mg); err != nil {
 			return nil, errors.Wrap(err, "cannot track ProviderConfig usage")
 		}
-		pc := &v1alpha1.ProviderConfig{}
+		pc := &pcv1alpha1.ProviderConfig{}
 		if err := c.kube.Get(ctx, types.NamespacedName{Namespace: mg.GetNamespace(), Name: ref.Name}, pc); err != nil {
 			return nil, errors.Wrapf(err, "cannot get ProviderConfig %s/%s", mg.GetNamespace(), ref.Name)
 		}
 		spec = pc.Spec
-	case v1alpha1.ClusterProviderConfigKind:
+	case pcv1alpha1.ClusterProviderConfigKind:
 		if err := c.usageOfCPC.Track(ctx, mg); err != nil {
 			return nil, errors.Wrap(err, "cannot track ClusterProviderConfig usage")
 		}
-		cpc := &v1alpha1.ClusterProviderConfig{}
+		cpc := &pcv1alpha1.ClusterProviderConfig{}
 		if err := c.kube.Get(ctx, types.NamespacedName{Name: ref.Name}, cpc); err != nil {
 			return nil, errors.Wrapf(err, "cannot get ClusterProviderConfig %s", ref.Name)
 		}
@@ -86,7 +86,7 @@ func (c *connector) connect(ctx context.Context, mg resource.ModernManaged) (*ku
 }
 
 // clientsFor builds (or reuses) the clients a provider config describes.
-func (c *connector) clientsFor(ctx context.Context, spec v1alpha1.ProviderConfigSpec, secretNamespace string) (*kube.Clients, error) {
+func (c *connector) clientsFor(ctx context.Context, spec pcv1alpha1.ProviderConfigSpec, secretNamespace string) (*kube.Clients, error) {
 	qps, burst := float32(50), 100
 	if spec.QPS != nil {
 		qps = float32(*spec.QPS)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/tf-knative/terraform-provider-knative/crossplane/apis"
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
-	"github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
+	pcv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 	"github.com/tf-knative/terraform-provider-knative/internal/kube/kubetest"
 )
@@ -56,23 +56,23 @@ func fakeControlPlane(t *testing.T, objs ...client.Object) client.Client {
 	return fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
 }
 
-func secretConfig(namespace, context string) v1alpha1.ProviderConfigSpec {
-	return v1alpha1.ProviderConfigSpec{Context: context, Credentials: v1alpha1.ProviderCredentials{
-		Source: xpv2.CredentialsSourceSecret, SecretRef: &v1alpha1.SecretKeySelector{Name: "target", Namespace: namespace, Key: "kubeconfig"}}}
+func secretConfig(namespace, context string) pcv1alpha1.ProviderConfigSpec {
+	return pcv1alpha1.ProviderConfigSpec{Context: context, Credentials: pcv1alpha1.ProviderCredentials{
+		Source: xpv2.CredentialsSourceSecret, SecretRef: &pcv1alpha1.SecretKeySelector{Name: "target", Namespace: namespace, Key: "kubeconfig"}}}
 }
 
 func TestConnect(t *testing.T) {
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "target", Namespace: "apps"}, Data: map[string][]byte{"kubeconfig": []byte(kubeconfig), "broken": []byte("not: [a kubeconfig")}}
-	pc := &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "apps"}, Spec: secretConfig("", "")}
-	other := &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "apps"}, Spec: secretConfig("", "other")}
-	broken := &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: "apps"}, Spec: secretConfig("", "")}
+	pc := &pcv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "apps"}, Spec: secretConfig("", "")}
+	other := &pcv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "apps"}, Spec: secretConfig("", "other")}
+	broken := &pcv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: "apps"}, Spec: secretConfig("", "")}
 	broken.Spec.Credentials.SecretRef.Key = "broken"
-	noRef := &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "no-ref", Namespace: "apps"}, Spec: v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceSecret}}}
-	unsupported := &v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "env", Namespace: "apps"}, Spec: v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceEnvironment}}}
-	cpc := &v1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "cluster"}, Spec: secretConfig("apps", "")}
-	cpcNoNamespace := &v1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "no-namespace"}, Spec: secretConfig("", "")}
-	identity := &v1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "identity"}, Spec: v1alpha1.ProviderConfigSpec{
-		QPS: ptr(int32(5)), Burst: ptr(int32(10)), Credentials: v1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceInjectedIdentity}}}
+	noRef := &pcv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "no-ref", Namespace: "apps"}, Spec: pcv1alpha1.ProviderConfigSpec{Credentials: pcv1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceSecret}}}
+	unsupported := &pcv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "env", Namespace: "apps"}, Spec: pcv1alpha1.ProviderConfigSpec{Credentials: pcv1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceEnvironment}}}
+	cpc := &pcv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "cluster"}, Spec: secretConfig("apps", "")}
+	cpcNoNamespace := &pcv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "no-namespace"}, Spec: secretConfig("", "")}
+	identity := &pcv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "identity"}, Spec: pcv1alpha1.ProviderConfigSpec{
+		QPS: ptr(int32(5)), Burst: ptr(int32(10)), Credentials: pcv1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceInjectedIdentity}}}
 	controlPlane := fakeControlPlane(t, secret, pc, other, broken, noRef, unsupported, cpc, cpcNoNamespace, identity)
 	conn := newConnector(controlPlane, &rest.Config{Host: "https://control-plane.example.com"}, &clientCache{clients: map[string]*kube.Clients{}})
 
@@ -131,7 +131,7 @@ func TestConnect(t *testing.T) {
 		})
 	}
 	// Every connect records the usage, so a config in use is not deleted.
-	usages := &v1alpha1.ProviderConfigUsageList{}
+	usages := &pcv1alpha1.ProviderConfigUsageList{}
 	if err := controlPlane.List(context.Background(), usages); err != nil || len(usages.Items) == 0 {
 		t.Errorf("ProviderConfigUsages = %d, %v", len(usages.Items), err)
 	}
@@ -143,8 +143,8 @@ func TestConnectors(t *testing.T) {
 	conn.clients.clients["identity/50/100"] = kubetestClients()
 	ctx := context.Background()
 	ref := &xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: "identity"}
-	if err := controlPlane.Create(ctx, &v1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "identity"},
-		Spec: v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceInjectedIdentity}}}); err != nil {
+	if err := controlPlane.Create(ctx, &pcv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "identity"},
+		Spec: pcv1alpha1.ProviderConfigSpec{Credentials: pcv1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceInjectedIdentity}}}); err != nil {
 		t.Fatal(err)
 	}
 	svc := &servingv1alpha1.Service{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "apps", UID: "1"}}

@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
-	"github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
+	pcv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
 	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
 	"github.com/tf-knative/terraform-provider-knative/internal/controller"
 	"github.com/tf-knative/terraform-provider-knative/internal/sandbox"
@@ -585,7 +585,7 @@ spec:
 	if e.knativeService(t, "elsewhere") != nil {
 		t.Fatal("the Service landed on the first cluster too")
 	}
-	usages := &v1alpha1.ProviderConfigUsageList{}
+	usages := &pcv1alpha1.ProviderConfigUsageList{}
 	if err := e.Client.List(ctx, usages, client.InNamespace(appNamespace), client.MatchingLabels{xpv2.LabelKeyProviderName: "second"}); err != nil {
 		t.Fatal(err)
 	}

@@ -167,21 +167,18 @@ func (e *objectExternal[M]) setStatus(mg M, live *unstructured.Unstructured) err
 			return errors.Wrap(err, "cannot read the Knative status")
 		}
 	}
-	generation := live.GetGeneration()
-	done, failed := serving.Readiness(live, e.kind.kind.Name, generation)
-	var notReady *serving.NotReadyError
-	switch {
-	case errors.As(failed, &notReady):
-		message := notReady.Reason + ": " + notReady.Message
+	switch v := serving.Judge(live, live.GetGeneration()); v.State {
+	case serving.Failed:
+		message := v.Reason + ": " + v.Message
 		if c := mg.GetCondition(xpv2.TypeReady); c.Message != message {
 			e.record.Event(mg, event.Warning("KnativeNotReady", errors.New(message)))
 		}
 		mg.SetConditions(xpv2.Unavailable().WithMessage(message))
-	case done:
+	case serving.Ready:
 		mg.SetConditions(xpv2.Available())
 	default:
 		// Knative has not decided yet: Creating, which polls quickly.
-		mg.SetConditions(xpv2.Creating().WithMessage(serving.Pending(live, generation)))
+		mg.SetConditions(xpv2.Creating().WithMessage(v.Waiting))
 	}
 	return nil
 }

@@ -38,13 +38,7 @@ type servingRuntimeExternal struct {
 
 func runtimeSpec(mg *servingv1alpha1.ServingRuntime) serving.Spec {
 	p := mg.Spec.ForProvider
-	spec := serving.Spec{Version: p.Version, Ingress: p.Ingress}
-	if spec.Version == "" {
-		spec.Version = manifests.DefaultVersion
-	}
-	if spec.Ingress == "" {
-		spec.Ingress = manifests.DefaultIngress
-	}
+	spec := serving.Spec{Version: p.Version, Ingress: p.Ingress}.WithDefaults()
 	if p.HighAvailability != nil {
 		spec.Replicas = int(p.HighAvailability.Replicas)
 	}

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
-	"github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
+	pcv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 )
 
@@ -75,13 +75,13 @@ func Setup(mgr ctrl.Manager, o Options) error {
 				managed.WithTimeout(10*time.Minute))
 		},
 		func() error {
-			return setupProviderConfig(mgr, o, &v1alpha1.ProviderConfig{}, &v1alpha1.ProviderConfigUsage{}, resource.ProviderConfigKinds{
-				Config: v1alpha1.ProviderConfigGroupVersionKind, Usage: v1alpha1.ProviderConfigUsageGroupVersionKind, UsageList: v1alpha1.ProviderConfigUsageListGroupVersionKind,
+			return setupProviderConfig(mgr, o, &pcv1alpha1.ProviderConfig{}, &pcv1alpha1.ProviderConfigUsage{}, resource.ProviderConfigKinds{
+				Config: pcv1alpha1.ProviderConfigGroupVersionKind, Usage: pcv1alpha1.ProviderConfigUsageGroupVersionKind, UsageList: pcv1alpha1.ProviderConfigUsageListGroupVersionKind,
 			})
 		},
 		func() error {
-			return setupProviderConfig(mgr, o, &v1alpha1.ClusterProviderConfig{}, &v1alpha1.ClusterProviderConfigUsage{}, resource.ProviderConfigKinds{
-				Config: v1alpha1.ClusterProviderConfigGroupVersionKind, Usage: v1alpha1.ClusterProviderConfigUsageGroupVersionKind, UsageList: v1alpha1.ClusterProviderConfigUsageListGroupVersionKind,
+			return setupProviderConfig(mgr, o, &pcv1alpha1.ClusterProviderConfig{}, &pcv1alpha1.ClusterProviderConfigUsage{}, resource.ProviderConfigKinds{
+				Config: pcv1alpha1.ClusterProviderConfigGroupVersionKind, Usage: pcv1alpha1.ClusterProviderConfigUsageGroupVersionKind, UsageList: pcv1alpha1.ClusterProviderConfigUsageListGroupVersionKind,
 			})
 		},
 	} {

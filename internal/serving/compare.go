@@ -94,16 +94,18 @@ func isZero(v any) bool {
 	return false
 }
 
-// quantityEqual compares resource quantities by value: the API server stores
-// "1000m" as "1".
+// quantityEqual is EqualQuantities of two values read from objects.
 func quantityEqual(a, b any) bool {
 	sa, okA := a.(string)
 	sb, okB := b.(string)
-	if !okA || !okB {
-		return false
-	}
-	qa, errA := resource.ParseQuantity(sa)
-	qb, errB := resource.ParseQuantity(sb)
+	return okA && okB && EqualQuantities(sa, sb)
+}
+
+// EqualQuantities compares Kubernetes resource quantities by value: the API
+// server stores "1000m" as "1", and both mean the same.
+func EqualQuantities(a, b string) bool {
+	qa, errA := resource.ParseQuantity(a)
+	qb, errB := resource.ParseQuantity(b)
 	return errA == nil && errB == nil && qa.Cmp(qb) == 0
 }
 
@@ -150,4 +152,45 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys) // stable messages: the same first difference every time
 	return keys
+}
+
+// Project returns live reduced to the shape of want: the fields the user set,
+// with their live values. Fields Knative's webhook or controllers add
+// (defaults, system annotations) are dropped, so they are never a diff;
+// fields the user set that changed on the cluster show as drift.
+func Project(want, live any) any {
+	switch w := want.(type) {
+	case map[string]any:
+		l, ok := live.(map[string]any)
+		if !ok {
+			return nil
+		}
+		out := map[string]any{}
+		for k, wv := range w {
+			if lv, ok := l[k]; ok {
+				out[k] = Project(wv, lv)
+			}
+		}
+		return out
+	case []any:
+		l, ok := live.([]any)
+		if !ok {
+			return nil
+		}
+		out := make([]any, len(l))
+		for i, lv := range l {
+			shape := any(nil)
+			if len(w) > 0 {
+				shape = w[min(i, len(w)-1)] // extra live items take the shape of the last wanted one
+			}
+			if shape == nil {
+				out[i] = lv
+			} else {
+				out[i] = Project(shape, lv)
+			}
+		}
+		return out
+	default:
+		return live
+	}
 }

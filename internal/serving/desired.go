@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/client-go/tools/cache"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -19,6 +21,18 @@ type Spec struct {
 	// the release's own counts.
 	Replicas int
 	Registry Registry
+}
+
+// WithDefaults is spec with what both frontends leave unset filled in: the
+// default version (the newest embedded release) and networking layer (Kourier).
+func (s Spec) WithDefaults() Spec {
+	if s.Version == "" {
+		s.Version = manifests.DefaultVersion
+	}
+	if s.Ingress == "" {
+		s.Ingress = manifests.DefaultIngress
+	}
+	return s
 }
 
 // Registry rewrites image references for mirrored or air-gapped registries,
@@ -207,10 +221,8 @@ func kindOf(o *unstructured.Unstructured) (kind, error) {
 	return k, nil
 }
 
-// objectKey names an object in messages: "Deployment knative-serving/controller".
+// objectKey names an object of the release, in messages and as the key of
+// what is read back: "Deployment knative-serving/controller".
 func objectKey(o *unstructured.Unstructured) string {
-	if o.GetNamespace() == "" {
-		return o.GetKind() + " " + o.GetName()
-	}
-	return o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName()
+	return o.GetKind() + " " + cache.MetaObjectToName(o).String()
 }

@@ -7,18 +7,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	servingv1beta1 "knative.dev/serving/pkg/apis/serving/v1beta1"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
-)
-
-var (
-	// DomainMappingsGVR is Knative's DomainMapping API.
-	DomainMappingsGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1beta1", Resource: "domainmappings"}
-	// ClusterDomainClaimsGVR is the cluster-wide claim of a domain by one
-	// namespace, which a DomainMapping needs before Knative serves it.
-	ClusterDomainClaimsGVR = schema.GroupVersionResource{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "clusterdomainclaims"}
 )
 
 // managedByLabel marks the ClusterDomainClaims this provider created, so that

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/client-go/tools/cache"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -234,9 +236,6 @@ func (in *Installer) gatewaysOf(ctx context.Context, ingress string) (services, 
 	return l.gateways(data)
 }
 
-// ingressesGVR are the KIngresses Knative's Routes program the layer through.
-var ingressesGVR = schema.GroupVersionResource{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "ingresses"}
-
 // waitIngressesServed returns once every KIngress is of the layer's class and
 // Ready: the layer serves every route, so the previous one can go.
 func (in *Installer) waitIngressesServed(ctx context.Context, ingress string) error {
@@ -250,7 +249,7 @@ func (in *Installer) waitIngressesServed(ctx context.Context, ingress string) er
 				case ing.GetAnnotations()[networking.IngressClassAnnotationKey] != class:
 					pending = append(pending, "KIngress "+key+" is still of class "+ing.GetAnnotations()[networking.IngressClassAnnotationKey])
 				default:
-					if done, failed := Readiness(ing, "KIngress", ing.GetGeneration()); !done || failed != nil {
+					if Judge(ing, ing.GetGeneration()).State != Ready {
 						pending = append(pending, "KIngress "+key+" is not Ready yet")
 					}
 				}
@@ -312,7 +311,7 @@ func (in *Installer) leftovers(ctx context.Context, ingress string, others []*un
 	var services []string
 	servicesRead := false
 	for _, o := range others {
-		got := live[liveKey(o)]
+		got := live[objectKey(o)]
 		if got == nil || got.GetDeletionTimestamp() != nil {
 			continue
 		}
@@ -324,7 +323,7 @@ func (in *Installer) leftovers(ctx context.Context, ingress string, others []*un
 				}
 				servicesRead = true
 			}
-			if slices.Contains(services, keyOf(o)) {
+			if slices.Contains(services, cache.MetaObjectToName(o).String()) {
 				continue
 			}
 		}

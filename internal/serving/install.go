@@ -8,16 +8,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 	"knative.dev/pkg/apiextensions/storageversion"
@@ -197,11 +194,11 @@ func (in *Installer) prune(ctx context.Context, previous Spec, current []*unstru
 func dropped(old, current []*unstructured.Unstructured) []*unstructured.Unstructured {
 	keep := map[string]bool{}
 	for _, o := range current {
-		keep[liveKey(o)] = true
+		keep[objectKey(o)] = true
 	}
 	var out []*unstructured.Unstructured
 	for _, o := range old {
-		if !keep[liveKey(o)] {
+		if !keep[objectKey(o)] {
 			out = append(out, o)
 		}
 	}
@@ -384,7 +381,7 @@ func (in *Installer) waitFor(ctx context.Context, k kind, what string, pending f
 		live := map[string]*unstructured.Unstructured{}
 		for _, item := range store.List() {
 			u := item.(*unstructured.Unstructured)
-			live[keyOf(u)] = u
+			live[cache.MetaObjectToName(u).String()] = u
 		}
 		p := pending(live)
 		mu.Lock()
@@ -406,72 +403,15 @@ func (in *Installer) waitFor(ctx context.Context, k kind, what string, pending f
 	return nil
 }
 
-type dynamicResource = dynamic.ResourceInterface
-
-// listWatch lists and watches r, optionally narrowed by a field selector.
-func listWatch(r dynamicResource, fieldSelector string) *cache.ListWatch {
-	return &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.FieldSelector = fieldSelector
-			return r.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.FieldSelector = fieldSelector
-			return r.Watch(ctx, opts)
-		},
-	}
-}
-
-// pollUntil retries ok until it returns true or ctx ends, from every 100ms
-// backing off to every 2s: quick when readiness is near, light when it is
-// not. Only for checks that have nothing to watch, like a dry-run through a webhook.
-func pollUntil(ctx context.Context, ok func() bool) error {
-	delay := 100 * time.Millisecond
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(delay*3/2, 2*time.Second)
-	}
-	return nil
-}
-
-func keyOf(o *unstructured.Unstructured) string {
-	if o.GetNamespace() == "" {
-		return o.GetName()
-	}
-	return o.GetNamespace() + "/" + o.GetName()
-}
-
 func namesOf(objs []*unstructured.Unstructured, kindName string) []string {
 	var names []string
 	for _, o := range objs {
 		if o.GetKind() == kindName {
-			names = append(names, keyOf(o))
+			names = append(names, cache.MetaObjectToName(o).String())
 		}
 	}
 	sort.Strings(names)
 	return names
-}
-
-func condition(o *unstructured.Unstructured, conditionType string) map[string]any {
-	conditions, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
-	for _, c := range conditions {
-		if m, ok := c.(map[string]any); ok && m["type"] == conditionType {
-			return m
-		}
-	}
-	return nil
-}
-
-func conditionStatus(o *unstructured.Unstructured, conditionType string) string {
-	if c := condition(o, conditionType); c != nil {
-		s, _ := c["status"].(string)
-		return s
-	}
-	return ""
 }
 
 func caBundleInjected(o *unstructured.Unstructured) bool {

@@ -25,8 +25,6 @@ import (
 // out and injects the webhook's CA bundle. The acceptance tests do the same
 // against Knative itself.
 
-var deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
-
 func installed(t *testing.T, spec Spec) (*kubetest.Cluster, *Installer, *[]string) {
 	t.Helper()
 	c := kubetest.New()

@@ -233,61 +233,6 @@ func (k *Kind) Compare(live, desired *unstructured.Unstructured) Observed {
 	return obs
 }
 
-// Readiness is Knative's verdict on an object at generation: done once Knative
-// observed that generation and decided Ready; failed (a *NotReadyError with
-// Knative's reason and message) when it decided Ready=False.
-func Readiness(obj *unstructured.Unstructured, kindName string, generation int64) (done bool, failed error) {
-	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
-	if observed < generation {
-		return false, nil
-	}
-	switch c := condition(obj, "Ready"); {
-	case c == nil:
-		return false, nil
-	case c["status"] == "True":
-		return true, nil
-	case c["status"] == "False":
-		cause := rootCause(obj, c)
-		if obj.GetKind() == "Service" && cause["reason"] == "ConfigurationMissing" {
-			// A Service creates the Configuration its Route sends traffic to:
-			// a Route that does not see it yet (its informer resyncing after an
-			// API server restart) is converging, not failing.
-			return false, nil
-		}
-		return true, &NotReadyError{Kind: kindName, Reason: fmt.Sprint(cause["reason"]), Message: fmt.Sprint(cause["message"])}
-	}
-	return false, nil
-}
-
-// rootCause is the condition that says why an object is not Ready: Knative
-// rolls failures up into Ready with a generic reason (a Service whose
-// revision cannot start is "RevisionMissing: Configuration does not have any
-// ready Revision"), while the failing sub-condition (ConfigurationsReady:
-// "RevisionFailed: ... Unable to fetch image") names the cause.
-func rootCause(obj *unstructured.Unstructured, ready map[string]any) map[string]any {
-	conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-	for _, item := range conditions {
-		if c, ok := item.(map[string]any); ok && c["type"] != "Ready" && c["status"] == "False" && c["message"] != nil && c["message"] != "" {
-			return c
-		}
-	}
-	return ready
-}
-
-// Pending says what an object that is not ready yet waits for, in Knative's
-// words where it has some.
-func Pending(obj *unstructured.Unstructured, generation int64) string {
-	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
-	if observed < generation {
-		return fmt.Sprintf("Knative has not reconciled generation %d yet (observed %d)", generation, observed)
-	}
-	c := condition(obj, "Ready")
-	if c == nil {
-		return "no Ready condition yet"
-	}
-	return fmt.Sprintf("Ready=%v %v: %v", c["status"], c["reason"], c["message"])
-}
-
 // WaitReady watches the object until Knative has observed generation and
 // decided readiness. When Knative says it failed, the error is a
 // NotReadyError with Knative's reason and message.
@@ -296,7 +241,8 @@ func (o Objects) WaitReady(ctx context.Context, namespace, name string, generati
 	var last *unstructured.Unstructured
 	done := func(obj *unstructured.Unstructured) (bool, error) {
 		last = obj
-		return Readiness(obj, o.Kind.Name, generation)
+		v := Judge(obj, generation)
+		return v.State != Pending, v.Err(o.Kind.Name)
 	}
 	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{},
 		func(store cache.Store) (bool, error) {
@@ -320,16 +266,9 @@ func (o Objects) WaitReady(ctx context.Context, namespace, name string, generati
 		return last, err
 	}
 	if err != nil && last != nil {
-		return last, fmt.Errorf("%s %s/%s is not ready (%s): %w", o.Kind.Name, namespace, name, Pending(last, generation), err)
+		return last, fmt.Errorf("%s %s/%s is not ready (%s): %w", o.Kind.Name, namespace, name, Judge(last, generation).Waiting, err)
 	}
 	return last, err
-}
-
-// NotReadyError is Knative's own verdict that an object failed.
-type NotReadyError struct{ Kind, Reason, Message string }
-
-func (e *NotReadyError) Error() string {
-	return fmt.Sprintf("Knative reports the %s is not ready: %s: %s", e.Kind, e.Reason, e.Message)
 }
 
 // StartDelete asks for the object's deletion and returns without waiting.
@@ -362,14 +301,4 @@ func (o Objects) waitGone(ctx context.Context, namespace, name string) error {
 		obj, err := o.Get(ctx, namespace, name)
 		return err == nil && obj == nil
 	})
-}
-
-// ReadyCondition returns the Ready condition's status, reason and message.
-func ReadyCondition(obj *unstructured.Unstructured) (status, reason, message string) {
-	if c := condition(obj, "Ready"); c != nil {
-		status, _ = c["status"].(string)
-		reason, _ = c["reason"].(string)
-		message, _ = c["message"].(string)
-	}
-	return strings.TrimSpace(status), reason, message
 }

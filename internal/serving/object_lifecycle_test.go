@@ -290,20 +290,15 @@ func TestStartDeleteErrors(t *testing.T) {
 	}
 }
 
-func TestReadyConditionAndPending(t *testing.T) {
-	obj := withStatus(ksvc("hello", "a"), 1, "False", "RevisionFailed", "no image")
-	if s, r, m := ReadyCondition(obj); s != "False" || r != "RevisionFailed" || m != "no image" {
-		t.Errorf("ReadyCondition = %q %q %q", s, r, m)
+func TestVerdictKeepsKnativesReadyCondition(t *testing.T) {
+	v := Judge(withStatus(ksvc("hello", "a"), 1, "False", "RevisionFailed", "no image"), 1)
+	if v.State != Failed || v.Ready.Status != "False" || v.Ready.Reason != "RevisionFailed" || v.Ready.Message != "no image" {
+		t.Errorf("Judge = %+v", v)
 	}
-	if s, _, _ := ReadyCondition(ksvc("hello", "a")); s != "" {
-		t.Errorf("ReadyCondition without status = %q", s)
+	if v := Judge(ksvc("hello", "a"), 0); v.State != Pending || v.Ready.Type != "" || v.Waiting != "no Ready condition yet" {
+		t.Errorf("Judge without status = %+v", v)
 	}
-	if got := Pending(obj, 1); got != "Ready=False RevisionFailed: no image" {
-		t.Errorf("Pending = %q", got)
-	}
-	noReady := ksvc("hello", "a")
-	noReady.Object["status"] = map[string]any{"observedGeneration": int64(1)}
-	if got := Pending(noReady, 1); got != "no Ready condition yet" {
-		t.Errorf("Pending = %q", got)
+	if err := Judge(withStatus(ksvc("hello", "a"), 1, "True", "", ""), 1).Err("Knative Service"); err != nil {
+		t.Errorf("Err of a Ready verdict = %v", err)
 	}
 }

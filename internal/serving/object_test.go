@@ -50,10 +50,11 @@ func TestReadiness(t *testing.T) {
 			obj: object(2, cond("Ready", "False", "DomainAlreadyClaimed", "taken"), cond("IngressReady", "Unknown", "", ""))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			done, failed := Readiness(tc.obj, "Knative Service", 2)
-			if done != tc.done {
+			v := Judge(tc.obj, 2)
+			if done := v.State != Pending; done != tc.done {
 				t.Fatalf("done = %v, want %v", done, tc.done)
 			}
+			failed := v.Err("Knative Service")
 			var notReady *NotReadyError
 			switch {
 			case tc.reason == "" && failed != nil:
@@ -62,7 +63,7 @@ func TestReadiness(t *testing.T) {
 				t.Fatalf("failed = %v, want %s: %s", failed, tc.reason, tc.cause)
 			}
 			if tc.pending != "" {
-				if got := Pending(tc.obj, 2); got != tc.pending {
+				if got := v.Waiting; got != tc.pending {
 					t.Fatalf("Pending = %q, want %q", got, tc.pending)
 				}
 			}

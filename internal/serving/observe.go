@@ -44,7 +44,7 @@ func (in *Installer) Observe(ctx context.Context, spec Spec) (*Observation, erro
 	}
 	obs := &Observation{}
 	for _, want := range desired {
-		got := live[liveKey(want)]
+		got := live[objectKey(want)]
 		if got == nil {
 			obs.Drift = append(obs.Drift, objectKey(want)+" is missing")
 			continue
@@ -81,7 +81,7 @@ func (in *Installer) Observe(ctx context.Context, spec Spec) (*Observation, erro
 	return obs, nil
 }
 
-// listLive fetches the live objects for desired, keyed by liveKey.
+// listLive fetches the live objects for desired, keyed by objectKey.
 func (in *Installer) listLive(ctx context.Context, desired []*unstructured.Unstructured) (map[string]*unstructured.Unstructured, error) {
 	live := map[string]*unstructured.Unstructured{}
 	listed := map[string]bool{}
@@ -99,7 +99,7 @@ func (in *Installer) listLive(ctx context.Context, desired []*unstructured.Unstr
 			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", objectKey(want), err)
 			}
-			live[liveKey(got)] = got
+			live[objectKey(got)] = got
 			continue
 		}
 		group := k.GVR.String()
@@ -118,13 +118,11 @@ func (in *Installer) listLive(ctx context.Context, desired []*unstructured.Unstr
 			item := &list.Items[i]
 			item.SetAPIVersion(want.GetAPIVersion())
 			item.SetKind(want.GetKind())
-			live[liveKey(item)] = item
+			live[objectKey(item)] = item
 		}
 	}
 	return live, nil
 }
-
-func liveKey(o *unstructured.Unstructured) string { return o.GetKind() + "/" + keyOf(o) }
 
 // driftOf compares the fields the installer applies with the live object.
 // Fields Knative or Kubernetes rewrite on their own are left out: the webhook

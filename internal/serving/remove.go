@@ -17,9 +17,9 @@ var workloadKinds = []struct {
 	Kind string
 	GVR  schema.GroupVersionResource
 }{
-	{"Service", schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "services"}},
-	{"Route", schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}},
-	{"DomainMapping", schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1beta1", Resource: "domainmappings"}},
+	{"Service", ServicesGVR},
+	{"Route", RoutesGVR},
+	{"DomainMapping", DomainMappingsGVR},
 }
 
 // ErrWorkloadsExist means removal was refused because users' Knative objects
@@ -79,7 +79,7 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 			}
 		}
 	}
-	if len(workloads) > 0 || in.count(ctx, routesGVR) > 0 {
+	if len(workloads) > 0 || in.count(ctx, RoutesGVR) > 0 {
 		// Revisions must be gone (and with them their Deployments) before the
 		// CRDs: once a kind's CRD is deleted the garbage collector cannot
 		// resolve owners of that kind, and their dependents would be orphaned.
@@ -88,11 +88,11 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 		// Route CRD terminating and blocking the next install.
 		if err := pollUntil(ctx, func() bool {
 			left, err := in.Workloads(ctx)
-			return err == nil && len(left) == 0 && in.count(ctx, revisionsGVR) == 0 && in.count(ctx, routesGVR) == 0
+			return err == nil && len(left) == 0 && in.count(ctx, RevisionsGVR) == 0 && in.count(ctx, RoutesGVR) == 0
 		}); err != nil {
 			left, _ := in.Workloads(context.Background())
 			return fmt.Errorf("Knative objects are still being deleted (%d revisions, %d routes left): %s",
-				in.count(context.Background(), revisionsGVR), in.count(context.Background(), routesGVR), strings.Join(left, ", "))
+				in.count(context.Background(), RevisionsGVR), in.count(context.Background(), RoutesGVR), strings.Join(left, ", "))
 		}
 	}
 
@@ -135,11 +135,6 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 	return nil
 }
 
-var (
-	revisionsGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"}
-	routesGVR    = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}
-)
-
 // count returns how many objects of a kind exist in all namespaces (0 when the kind is not served).
 func (in *Installer) count(ctx context.Context, gvr schema.GroupVersionResource) int {
 	list, err := in.Clients.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
@@ -176,7 +171,7 @@ func (in *Installer) remaining(ctx context.Context, objs []*unstructured.Unstruc
 	}
 	var left []string
 	for _, o := range objs {
-		if got := live[liveKey(o)]; got != nil {
+		if got := live[objectKey(o)]; got != nil {
 			state := ""
 			if got.GetDeletionTimestamp() != nil {
 				state = " (terminating)"

@@ -7,12 +7,8 @@ import (
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 )
-
-// RoutesGVR is Knative's Route API.
-var RoutesGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}
 
 // Route is a Knative Route of its own (not the one a Knative Service owns),
 // managed through the engine's lifecycle.

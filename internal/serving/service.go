@@ -16,14 +16,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apisconfig "knative.dev/serving/pkg/apis/config"
-	"knative.dev/serving/pkg/apis/serving"
+	knserving "knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 )
-
-// ServicesGVR is Knative's Service API.
-var ServicesGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "services"}
 
 // ValidateService runs Knative's own defaulting and validation (the webhook's
 // rules, from knative.dev/serving's types) on a Service, so bad input fails
@@ -90,14 +87,8 @@ var Service = &Kind{
 // revision a Deployment, PodAutoscaler, ServerlessService and Kubernetes
 // Services; per route a KIngress.
 var leftoverKinds = []schema.GroupVersionResource{
-	{Group: "serving.knative.dev", Version: "v1", Resource: "routes"},
-	{Group: "serving.knative.dev", Version: "v1", Resource: "configurations"},
-	{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"},
-	{Group: "apps", Version: "v1", Resource: "deployments"},
-	{Group: "autoscaling.internal.knative.dev", Version: "v1alpha1", Resource: "podautoscalers"},
-	{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "serverlessservices"},
-	{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "ingresses"},
-	{Version: "v1", Resource: "services"},
+	RoutesGVR, configurationsGVR, RevisionsGVR, deploymentsGVR, podAutoscalersGVR,
+	serverlessServicesGVR, ingressesGVR, kubernetesServicesGVR,
 }
 
 // waitForLeftovers returns once nothing a previously deleted Service of this
@@ -106,7 +97,7 @@ var leftoverKinds = []schema.GroupVersionResource{
 // and the new Service's objects (same generated names) would collide with
 // them. A leftover that nothing owns is a conflict the user must resolve.
 func (o Objects) waitForLeftovers(ctx context.Context, namespace, name string) error {
-	selector := metav1.ListOptions{LabelSelector: "serving.knative.dev/service=" + name}
+	selector := metav1.ListOptions{LabelSelector: knserving.ServiceLabelKey + "=" + name}
 	// One LIST per kind, all at once: a create pays one round trip, not eight.
 	remaining := func() ([]unstructured.Unstructured, error) {
 		lists := make([][]unstructured.Unstructured, len(leftoverKinds))
@@ -147,63 +138,19 @@ func (o Objects) waitForLeftovers(ctx context.Context, namespace, name string) e
 	return err
 }
 
-// RevisionsGVR is Knative's Revision API.
-var RevisionsGVR = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"}
-
 // Revisions lists the revisions of a Service (of its Configuration), oldest
 // first: one request, by the label Knative puts on them.
 func Revisions(ctx context.Context, clients *kube.Clients, namespace, name string) ([]unstructured.Unstructured, error) {
-	list, err := clients.Dynamic.Resource(RevisionsGVR).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: serving.ServiceLabelKey + "=" + name})
+	list, err := clients.Dynamic.Resource(RevisionsGVR).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: knserving.ServiceLabelKey + "=" + name})
 	if err != nil {
 		return nil, err
 	}
 	generation := func(r unstructured.Unstructured) int64 {
-		g, _ := strconv.ParseInt(r.GetLabels()[serving.ConfigurationGenerationLabelKey], 10, 64)
+		g, _ := strconv.ParseInt(r.GetLabels()[knserving.ConfigurationGenerationLabelKey], 10, 64)
 		return g
 	}
 	slices.SortFunc(list.Items, func(a, b unstructured.Unstructured) int { return cmp.Compare(generation(a), generation(b)) })
 	return list.Items, nil
-}
-
-// Project returns live reduced to the shape of want: the fields the user set,
-// with their live values. Fields Knative's webhook or controllers add
-// (defaults, system annotations) are dropped, so they are never a diff;
-// fields the user set that changed on the cluster show as drift.
-func Project(want, live any) any {
-	switch w := want.(type) {
-	case map[string]any:
-		l, ok := live.(map[string]any)
-		if !ok {
-			return nil
-		}
-		out := map[string]any{}
-		for k, wv := range w {
-			if lv, ok := l[k]; ok {
-				out[k] = Project(wv, lv)
-			}
-		}
-		return out
-	case []any:
-		l, ok := live.([]any)
-		if !ok {
-			return nil
-		}
-		out := make([]any, len(l))
-		for i, lv := range l {
-			shape := any(nil)
-			if len(w) > 0 {
-				shape = w[min(i, len(w)-1)] // extra live items take the shape of the last wanted one
-			}
-			if shape == nil {
-				out[i] = lv
-			} else {
-				out[i] = Project(shape, lv)
-			}
-		}
-		return out
-	default:
-		return live
-	}
 }
 
 // withoutServiceDefaults drops what Knative's webhook fills into a Service's
