@@ -1,5 +1,3 @@
-// Package serving is the engine that knows the Knative Serving runtime: what
-// it consists of, how it is installed, and how its state is read back.
 package serving
 
 import (
