@@ -559,10 +559,15 @@ type observed struct {
 	UID             string `json:"uid"`
 	ResourceVersion string `json:"resourceVersion"`
 	Provider        string `json:"provider"`
+	// Ready is Knative's verdict on that version, as the state's ready
+	// attribute records it: the plan of an unchanged Service that is not
+	// Ready is an update (see lifecycle.notReady), which the framework plans.
+	Ready bool `json:"ready,omitempty"`
 }
 
 func observedOf(live *unstructured.Unstructured, provider string) observed {
-	return observed{live.GetNamespace(), live.GetName(), string(live.GetUID()), live.GetResourceVersion(), provider}
+	ready := serving.Judge(live, live.GetGeneration()).State == serving.Ready
+	return observed{live.GetNamespace(), live.GetName(), string(live.GetUID()), live.GetResourceVersion(), provider, ready}
 }
 
 func observedFromPrivate(ctx context.Context, private interface {

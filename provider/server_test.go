@@ -228,3 +228,85 @@ func BenchmarkServiceRefreshCPU(b *testing.B) {
 	b.ReportMetric(unchanged.Seconds()/gets.Seconds(), "unchanged-ratio")
 	b.ReportMetric(framework.Seconds()/gets.Seconds(), "framework-ratio")
 }
+
+// planService asks the server to plan a Service whose configuration is
+// unchanged: the proposed new state is the prior state, as terraform sends it.
+func planService(tb testing.TB, server tfprotov6.ProviderServer, config, prior *tfprotov6.DynamicValue, private []byte) *tfprotov6.PlanResourceChangeResponse {
+	resp, err := server.PlanResourceChange(context.Background(), &tfprotov6.PlanResourceChangeRequest{
+		TypeName: "knative_service", PriorState: prior, ProposedNewState: prior, Config: config, PriorPrivate: private,
+	})
+	if err == nil {
+		err = diagnosticsError(resp.Diagnostics)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp
+}
+
+// The plan of a Service whose configuration changes nothing is its prior
+// state, without the framework, only when Knative had it Ready; any change,
+// or a Service that is not Ready (an update that waits again), is the
+// framework's.
+func TestServicePlanOfAnUnchangedService(t *testing.T) {
+	api, planned := newAPIStandIn(t)
+	server := api.server(t)
+	config, err := tfprotov6.NewDynamicValue(planned.Type(), planned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := readService(t, server, &config, nil)
+	plan := planService(t, server, &config, first.NewState, first.Private)
+	if !bytes.Equal(plan.PlannedState.MsgPack, first.NewState.MsgPack) || !bytes.Equal(plan.PlannedPrivate, first.Private) || len(plan.RequiresReplace) > 0 {
+		t.Fatal("the plan of an unchanged Ready Service is not its prior state")
+	}
+	// The framework plans the same: what the shortcut answers is what it would.
+	framework := planService(t, server, &config, first.NewState, nil)
+	if !bytes.Equal(framework.PlannedState.MsgPack, first.NewState.MsgPack) {
+		t.Fatal("the framework plans a change of an unchanged Ready Service")
+	}
+
+	// Not Ready: the framework plans an update that waits again.
+	api.mu.Lock()
+	api.service["status"].(map[string]any)["conditions"] = []any{map[string]any{"type": "Ready", "status": "False", "reason": "RevisionFailed", "message": "no image"}}
+	api.service["metadata"].(map[string]any)["resourceVersion"] = "4712"
+	api.mu.Unlock()
+	failed := readService(t, server, first.NewState, first.Private)
+	update := planService(t, server, &config, failed.NewState, failed.Private)
+	if bytes.Equal(update.PlannedState.MsgPack, failed.NewState.MsgPack) {
+		t.Error("the plan of an unchanged Service that is not Ready is no update")
+	}
+}
+
+// BenchmarkServicePlanCPU is the provider's CPU per unchanged knative_service
+// in a plan (PlanResourceChange, after the refresh kept the state), without a
+// cluster: the server's shortcut, the framework's whole plan (no private
+// state), and the unchanged refresh (one GET of the stand-in) in the same loop.
+func BenchmarkServicePlanCPU(b *testing.B) {
+	api, planned := newAPIStandIn(b)
+	server := api.server(b)
+	config, err := tfprotov6.NewDynamicValue(planned.Type(), planned)
+	if err != nil {
+		b.Fatal(err)
+	}
+	first := readService(b, server, &config, nil)
+	timed := func(work func()) time.Duration {
+		start := time.Now()
+		work()
+		return time.Since(start)
+	}
+	var plan, framework, refresh time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		plan += timed(func() { planService(b, server, &config, first.NewState, first.Private) })
+		framework += timed(func() { planService(b, server, &config, first.NewState, nil) })
+		refresh += timed(func() { readService(b, server, first.NewState, first.Private) })
+	}
+	b.StopTimer()
+	perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+	b.ReportMetric(perOp(plan), "unchanged-plan-us")
+	b.ReportMetric(perOp(framework), "framework-plan-us")
+	b.ReportMetric(perOp(refresh), "unchanged-refresh-us")
+	b.ReportMetric(plan.Seconds()/refresh.Seconds(), "plan-vs-refresh")
+	b.ReportMetric(framework.Seconds()/plan.Seconds(), "framework-vs-unchanged-plan")
+}
