@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +64,8 @@ type Crossplane struct {
 	Client    client.Client
 	// Clients are admin clients of the target cluster.
 	Clients *kube.Clients
+	// Stop stops the controllers StartCrossplane runs (also at the test's end).
+	Stop func()
 }
 
 // CrossplaneOptions tune the controllers.
@@ -75,6 +78,8 @@ type CrossplaneOptions struct {
 	MaxReconcileRate int
 	// TargetTransport, when set, wraps the requests to target clusters.
 	TargetTransport func(http.RoundTripper) http.RoundTripper
+	// WatchTargets is the provider's --watch-targets.
+	WatchTargets bool
 }
 
 // ConnectCrossplane is a client of the control plane c, with the namespace
@@ -159,6 +164,7 @@ spec:
 		},
 		ReadyPoll:       o.ReadyPoll,
 		TargetTransport: o.TargetTransport,
+		WatchTargets:    o.WatchTargets,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -166,12 +172,16 @@ spec:
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("the controller manager stopped with: %v", err)
-		}
-	})
+	var once sync.Once
+	x.Stop = func() {
+		once.Do(func() {
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("the controller manager stopped with: %v", err)
+			}
+		})
+	}
+	t.Cleanup(x.Stop)
 	return x
 }
 

@@ -72,7 +72,7 @@ func TestAccCrossplaneComposition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{acctest.ConnectCrossplane(t, &acctest.Cluster{Kubeconfig: s.Kubeconfig}, appNamespace)}
+	e := &env{Crossplane: acctest.ConnectCrossplane(t, &acctest.Cluster{Kubeconfig: s.Kubeconfig}, appNamespace)}
 	providerArgs := sandbox.PackageArgs{
 		// Quick polls, so the test sees Knative's verdicts soon.
 		"tf-knative-provider-knative": {"--poll", "3s", "--ready-poll", "500ms", "--debug"},

@@ -36,6 +36,8 @@ type connector struct {
 	// identity is the provider's own REST config (InjectedIdentity).
 	identity *rest.Config
 	clients  *clientCache
+	// watches, when set, watch what the managed resources manage.
+	watches *targetWatches
 }
 
 func newConnector(kube client.Client, identity *rest.Config, clients *clientCache) *connector {

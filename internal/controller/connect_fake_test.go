@@ -154,12 +154,12 @@ func TestConnectors(t *testing.T) {
 	}
 	cfg := &servingv1alpha1.ServingConfig{ObjectMeta: metav1.ObjectMeta{Name: "autoscaler", Namespace: "apps", UID: "2"}}
 	cfg.SetProviderConfigReference(ref)
-	if _, err := (&servingConfigConnector{conn}).Connect(ctx, cfg); err != nil {
+	if _, err := (&servingConfigConnector{connector: conn}).Connect(ctx, cfg); err != nil {
 		t.Error(err)
 	}
 	rt := &servingv1alpha1.ServingRuntime{ObjectMeta: metav1.ObjectMeta{Name: "serving", UID: "3"}}
 	rt.SetProviderConfigReference(ref)
-	if _, err := (&servingRuntimeConnector{conn, logging.NewNopLogger()}).Connect(ctx, rt); err != nil {
+	if _, err := (&servingRuntimeConnector{connector: conn, log: logging.NewNopLogger()}).Connect(ctx, rt); err != nil {
 		t.Error(err)
 	}
 	// Without a usable config every connector fails the same way.
@@ -167,10 +167,10 @@ func TestConnectors(t *testing.T) {
 	if _, err := (&objectConnector[*servingv1alpha1.Service]{connector: conn, kind: serviceKind}).Connect(ctx, bad); err == nil {
 		t.Error("connected without a providerConfigRef")
 	}
-	if _, err := (&servingConfigConnector{conn}).Connect(ctx, &servingv1alpha1.ServingConfig{}); err == nil {
+	if _, err := (&servingConfigConnector{connector: conn}).Connect(ctx, &servingv1alpha1.ServingConfig{}); err == nil {
 		t.Error("connected without a providerConfigRef")
 	}
-	if _, err := (&servingRuntimeConnector{conn, logging.NewNopLogger()}).Connect(ctx, &servingv1alpha1.ServingRuntime{}); err == nil {
+	if _, err := (&servingRuntimeConnector{connector: conn, log: logging.NewNopLogger()}).Connect(ctx, &servingv1alpha1.ServingRuntime{}); err == nil {
 		t.Error("connected without a providerConfigRef")
 	}
 }

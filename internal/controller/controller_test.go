@@ -47,6 +47,7 @@ func TestAccCrossplane(t *testing.T) {
 		{"RouteToServiceReference", testRoute},
 		{"DomainMappingClaimsItsDomain", testDomainMapping},
 		{"TwoProviderConfigsTwoClusters", testTwoClusters},
+		{"WatchesAtATenMinutePoll", testWatches},
 		{"ServingRuntimeRemoval", testRuntimeRemoval},
 	}
 	for _, step := range steps {
@@ -435,6 +436,37 @@ func (e *env) intrude(t *testing.T, gvr schema.GroupVersionResource, name string
 		metav1.ApplyOptions{FieldManager: "intruder", Force: true}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testWatches runs the controllers as the provider does by default but with
+// a 10-minute poll (and ready poll), so that only the target watches can make
+// a Service Ready and revert drift within the test's patience; then it
+// restarts them with the steps' quick polls.
+func testWatches(t *testing.T, e *env) {
+	slow := defaultOptions
+	slow.PollInterval, slow.ReadyPoll = 10*time.Minute, 10*time.Minute
+	e.restart(slow)
+	defer e.restart(defaultOptions)
+
+	svc := e.ApplyYAML(t, serviceYAML("watched", "kind.local/hello:v1", "")).(*servingv1alpha1.Service)
+	// Knative's verdict arrives through the watch of the Knative Service.
+	e.WaitCondition(t, svc, xpv2.TypeReady, corev1.ConditionTrue, "", 2*time.Minute)
+	var took []time.Duration
+	for i := range 5 {
+		start := time.Now()
+		e.intrude(t, serving.ServicesGVR, "watched", nil, map[string]any{"template": map[string]any{"spec": map[string]any{
+			"containers": []any{map[string]any{"image": fmt.Sprintf("kind.local/hello:intruder-%d", i)}}}}})
+		acctest.Eventually(t, 2*time.Minute, "the image restored by the watch", func() (bool, string) {
+			live := e.knativeService(t, "watched")
+			containers, _, _ := unstructured.NestedSlice(live.Object, "spec", "template", "spec", "containers")
+			image := containers[0].(map[string]any)["image"]
+			return image == "kind.local/hello:v1", fmt.Sprintf("image %v", image)
+		})
+		took = append(took, time.Since(start))
+	}
+	t.Logf("drift reverted by the watch in %v (10-minute poll)", took)
+	// The deletion completes on the watch's event that the Knative Service is gone.
+	e.DeleteAndWait(t, svc)
 }
 
 var kinds = map[string]string{"services": "Service", "routes": "Route", "domainmappings": "DomainMapping"}

@@ -58,7 +58,7 @@ func serviceExternal(c *kubetest.Cluster) (*objectExternal[*servingv1alpha1.Serv
 func knativeService(image string, generation, observed int64, ready, reason, message string) *unstructured.Unstructured {
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "serving.knative.dev/v1", "kind": "Service",
-		"metadata": map[string]any{"name": "hello", "namespace": "apps", "generation": generation, "labels": map[string]any{"team": "a"}},
+		"metadata": map[string]any{"name": "hello", "namespace": "apps", "generation": generation, "labels": map[string]any{"team": "a", ManagedLabel: FieldManager}},
 		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
 			"containers": []any{map[string]any{"image": image}}, "containerConcurrency": int64(0),
 		}}},

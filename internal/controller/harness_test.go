@@ -26,7 +26,28 @@ const (
 	appNamespace        = "apps"
 )
 
-type env struct{ *acctest.Crossplane }
+type env struct {
+	*acctest.Crossplane
+	cluster *acctest.Cluster
+	test    *testing.T // the whole test's, whose end stops the controllers
+}
+
+// defaultOptions are the controllers' settings for the steps: quick polls,
+// so drift is reverted within the tests' patience even where nothing
+// watches (claims, Observe-only imports), and the target watches on.
+var defaultOptions = acctest.CrossplaneOptions{
+	Namespace:        appNamespace,
+	PollInterval:     3 * time.Second,
+	ReadyPoll:        500 * time.Millisecond,
+	MaxReconcileRate: 10,
+	WatchTargets:     true,
+}
+
+// restart stops the running controllers and starts them again with o.
+func (e *env) restart(o acctest.CrossplaneOptions) {
+	e.Stop()
+	e.Crossplane = acctest.StartCrossplane(e.test, e.cluster, o)
+}
 
 func start(t *testing.T) *env {
 	t.Helper()
@@ -42,13 +63,7 @@ func start(t *testing.T) *env {
 	default:
 		cluster = &acctest.Cluster{Kubeconfig: freshSandbox(t, controlPlaneSandbox, 30*time.Minute).Kubeconfig}
 	}
-	return &env{acctest.StartCrossplane(t, cluster, acctest.CrossplaneOptions{
-		Namespace: appNamespace,
-		// Quick polls, so drift is reverted within the tests' patience.
-		PollInterval:     3 * time.Second,
-		ReadyPoll:        500 * time.Millisecond,
-		MaxReconcileRate: 10,
-	})}
+	return &env{Crossplane: acctest.StartCrossplane(t, cluster, defaultOptions), cluster: cluster, test: t}
 }
 
 // freshSandbox starts the named sandbox anew: the steps assume a cluster

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"reflect"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -12,7 +13,9 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"knative.dev/pkg/apis"
+	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
@@ -45,6 +48,7 @@ type objectConnector[M resource.ModernManaged] struct {
 	*connector
 	kind   objectKind[M]
 	record event.Recorder
+	events chan<- ctrlevent.GenericEvent
 }
 
 func (c *objectConnector[M]) Connect(ctx context.Context, mg M) (managed.TypedExternalClient[M], error) {
@@ -52,7 +56,7 @@ func (c *objectConnector[M]) Connect(ctx context.Context, mg M) (managed.TypedEx
 	if err != nil {
 		return nil, err
 	}
-	return &objectExternal[M]{kind: c.kind, clients: clients, objects: c.kind.kind.On(clients), record: c.record}, nil
+	return &objectExternal[M]{kind: c.kind, clients: clients, objects: c.kind.kind.On(clients), record: c.record, watches: c.watches, events: c.events}, nil
 }
 
 // objectExternal observes, creates, updates and deletes one Knative object
@@ -62,6 +66,21 @@ type objectExternal[M resource.ModernManaged] struct {
 	clients *kube.Clients
 	objects serving.Objects
 	record  event.Recorder
+	watches *targetWatches
+	events  chan<- ctrlevent.GenericEvent
+}
+
+// watch makes the target cluster's watch of the kind reconcile mg when its
+// object changes, until mg is deleted and its object gone. Only objects this
+// provider applied carry ManagedLabel: an Observe-only import is seen at the poll.
+func (e *objectExternal[M]) watch(mg M, namespace, name string, exists bool) {
+	key := watchKey{clients: e.clients, gvr: e.kind.kind.GVR, selector: ManagedLabel + "=" + FieldManager}
+	m := manager{events: e.events, NamespacedName: types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}}
+	if meta.WasDeleted(mg) && !exists {
+		e.watches.release(key, namespace+"/"+name, m)
+		return
+	}
+	e.watches.manage(key, namespace+"/"+name, m)
 }
 
 // identity is the namespace and name of the Knative object: the external
@@ -98,9 +117,12 @@ func (e *objectExternal[M]) desired(mg M) (*unstructured.Unstructured, error) {
 	obj.SetNamespace(namespace)
 	obj.SetName(name)
 	m := e.kind.meta(mg)
-	if len(m.Labels) > 0 {
-		obj.SetLabels(m.Labels)
+	labels := maps.Clone(m.Labels)
+	if labels == nil {
+		labels = map[string]string{}
 	}
+	labels[ManagedLabel] = FieldManager // what the target watches select
+	obj.SetLabels(labels)
 	if len(m.Annotations) > 0 {
 		obj.SetAnnotations(m.Annotations)
 	}
@@ -121,6 +143,7 @@ func (e *objectExternal[M]) Observe(ctx context.Context, mg M) (managed.External
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrapf(err, "cannot read the %s %s/%s", e.kind.kind.Name, namespace, name)
 	}
+	e.watch(mg, namespace, name, obs.Live != nil)
 	if obs.Live == nil {
 		if meta.WasDeleted(mg) && e.kind.afterDelete != nil {
 			if err := e.kind.afterDelete(ctx, e.clients, mg, namespace, name); err != nil {
@@ -200,6 +223,10 @@ func (e *objectExternal[M]) adopt(mg M, fields map[string]any) (bool, error) {
 	field.Set(adopted)
 	m := e.kind.meta(mg)
 	m.Labels, _, _ = unstructured.NestedStringMap(fields, "metadata", "labels")
+	delete(m.Labels, ManagedLabel) // this provider's, not the user's
+	if len(m.Labels) == 0 {
+		m.Labels = nil
+	}
 	m.Annotations, _, _ = unstructured.NestedStringMap(fields, "metadata", "annotations")
 	return true, nil
 }

@@ -12,27 +12,38 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 )
 
 // servingConfigConnector connects ServingConfigs to the engine's Config.
-type servingConfigConnector struct{ *connector }
+type servingConfigConnector struct {
+	*connector
+	events chan<- event.GenericEvent
+}
 
 func (c *servingConfigConnector) Connect(ctx context.Context, mg *servingv1alpha1.ServingConfig) (managed.TypedExternalClient[*servingv1alpha1.ServingConfig], error) {
 	clients, err := c.connect(ctx, mg)
 	if err != nil {
 		return nil, err
 	}
-	return &servingConfigExternal{config: &serving.Config{Clients: clients, Name: mg.Spec.ForProvider.Name}}, nil
+	return &servingConfigExternal{config: &serving.Config{Clients: clients, Name: mg.Spec.ForProvider.Name}, watches: c.watches, events: c.events}, nil
 }
 
 // servingConfigExternal owns the keys forProvider.data sets in one config
 // map, with a field manager per map, as knative_serving_config does.
 type servingConfigExternal struct {
-	config *serving.Config
+	config  *serving.Config
+	watches *targetWatches
+	events  chan<- event.GenericEvent
 }
+
+// configMapsGVR are the config maps the watches of ServingConfigs see.
+var configMapsGVR = corev1.SchemeGroupVersion.WithResource("configmaps")
 
 // Observe: the keys exist when this manager owns any; they are up to date
 // when every key has its value and no other key is still owned.
@@ -41,6 +52,7 @@ func (e *servingConfigExternal) Observe(ctx context.Context, mg *servingv1alpha1
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrapf(err, "cannot read %s/%s", serving.Namespace, e.config.ConfigMapName())
 	}
+	e.watch(mg, len(obs.Owned) > 0)
 	want := mg.Spec.ForProvider.Data
 	mg.Status.AtProvider.Data = map[string]string{}
 	for k := range want {
@@ -69,6 +81,19 @@ func (e *servingConfigExternal) Observe(ctx context.Context, mg *servingv1alpha1
 	sort.Strings(drift)
 	mg.SetConditions(xpv2.Available())
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: len(drift) == 0, Diff: strings.Join(drift, "; ")}, nil
+}
+
+// watch makes the watch of the runtime's config maps reconcile mg when its
+// map changes (kubectl edit), until mg is deleted and its keys are gone.
+func (e *servingConfigExternal) watch(mg *servingv1alpha1.ServingConfig, owns bool) {
+	key := watchKey{clients: e.config.Clients, gvr: configMapsGVR, namespace: serving.Namespace}
+	m := manager{events: e.events, NamespacedName: types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}}
+	object := serving.Namespace + "/" + e.config.ConfigMapName()
+	if meta.WasDeleted(mg) && !owns {
+		e.watches.release(key, object, m)
+		return
+	}
+	e.watches.manage(key, object, m)
 }
 
 func (e *servingConfigExternal) Create(ctx context.Context, mg *servingv1alpha1.ServingConfig) (managed.ExternalCreation, error) {

@@ -9,6 +9,9 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
@@ -18,7 +21,8 @@ import (
 // servingRuntimeConnector connects ServingRuntimes to the engine's Installer.
 type servingRuntimeConnector struct {
 	*connector
-	log logging.Logger
+	log    logging.Logger
+	events chan<- event.GenericEvent
 }
 
 func (c *servingRuntimeConnector) Connect(ctx context.Context, mg *servingv1alpha1.ServingRuntime) (managed.TypedExternalClient[*servingv1alpha1.ServingRuntime], error) {
@@ -27,13 +31,23 @@ func (c *servingRuntimeConnector) Connect(ctx context.Context, mg *servingv1alph
 		return nil, err
 	}
 	log := c.log.WithValues("servingruntime", mg.GetName())
-	return &servingRuntimeExternal{installer: &serving.Installer{Clients: clients, Progress: func(msg string) { log.Debug(msg) }}}, nil
+	return &servingRuntimeExternal{installer: &serving.Installer{Clients: clients, Progress: func(msg string) { log.Debug(msg) }},
+		watches: c.watches, events: c.events}, nil
 }
 
 // servingRuntimeExternal installs, repairs, upgrades and removes Knative
 // Serving, as knative_serving does.
 type servingRuntimeExternal struct {
 	installer *serving.Installer
+	watches   *targetWatches
+	events    chan<- event.GenericEvent
+}
+
+// runtimeWatch is the watch of the runtime's Deployments (in every namespace
+// a layer uses), by the label of Knative's release: a rollout, a Deployment
+// scaled or edited reconciles the ServingRuntimes of that cluster.
+func (e *servingRuntimeExternal) runtimeWatch() watchKey {
+	return watchKey{clients: e.installer.Clients, gvr: appsv1.SchemeGroupVersion.WithResource("deployments"), selector: serving.ReleaseSelector}
 }
 
 func runtimeSpec(mg *servingv1alpha1.ServingRuntime) serving.Spec {
@@ -56,6 +70,12 @@ func (e *servingRuntimeExternal) Observe(ctx context.Context, mg *servingv1alpha
 	obs, err := e.installer.Observe(ctx, spec)
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrap(err, "cannot read the Knative Serving installation")
+	}
+	m := manager{events: e.events, NamespacedName: types.NamespacedName{Name: mg.GetName()}}
+	if meta.WasDeleted(mg) && !obs.Found {
+		e.watches.release(e.runtimeWatch(), "", m)
+	} else {
+		e.watches.manage(e.runtimeWatch(), "", m)
 	}
 	if !obs.Found {
 		return managed.ExternalObservation{ResourceExists: false}, nil

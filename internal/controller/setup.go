@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	xpevent "github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/providerconfig"
@@ -16,6 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
 	pcv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/v1alpha1"
@@ -41,6 +44,11 @@ type Options struct {
 	// TargetTransport, when set, wraps every request to target clusters
 	// (for metrics, tracing, or tests that count requests).
 	TargetTransport func(http.RoundTripper) http.RoundTripper
+	// WatchTargets watches the Knative objects, config maps and runtime
+	// deployments the managed resources manage on their target clusters
+	// (see targetWatches): drift is reverted and Knative's verdicts are
+	// recorded within moments, whatever PollInterval is.
+	WatchTargets bool
 }
 
 // Setup adds the controllers of every managed resource and of the provider
@@ -53,25 +61,33 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		}
 	}
 	conn := newConnector(mgr.GetClient(), mgr.GetConfig(), &clientCache{clients: map[string]*kube.Clients{}, wrap: o.TargetTransport, warn: warn})
+	if o.WatchTargets {
+		// Every managed resource is observed at least once a poll interval
+		// (and a sync period); one not observed for three is gone.
+		conn.watches = newTargetWatches(o.Logger, 3*max(o.PollInterval, time.Minute))
+	}
+	// One channel per kind: the watches send the managed resources to reconcile.
+	events := func() chan event.GenericEvent { return make(chan event.GenericEvent) }
+	services, routes, mappings, configs, runtimes := events(), events(), events(), events(), events()
 	for _, setup := range []func() error{
 		func() error {
-			return setupObject(mgr, o, conn, servingv1alpha1.ServiceGroupVersionKind, &servingv1alpha1.Service{}, serviceKind)
+			return setupObject(mgr, o, conn, servingv1alpha1.ServiceGroupVersionKind, &servingv1alpha1.Service{}, serviceKind, services)
 		},
 		func() error {
-			return setupObject(mgr, o, conn, servingv1alpha1.RouteGroupVersionKind, &servingv1alpha1.Route{}, routeKind)
+			return setupObject(mgr, o, conn, servingv1alpha1.RouteGroupVersionKind, &servingv1alpha1.Route{}, routeKind, routes)
 		},
 		func() error {
-			return setupObject(mgr, o, conn, servingv1alpha1.DomainMappingGroupVersionKind, &servingv1alpha1.DomainMapping{}, domainMappingKind)
+			return setupObject(mgr, o, conn, servingv1alpha1.DomainMappingGroupVersionKind, &servingv1alpha1.DomainMapping{}, domainMappingKind, mappings)
 		},
 		func() error {
-			return setupManaged(mgr, o, servingv1alpha1.ServingConfigGroupVersionKind, &servingv1alpha1.ServingConfig{},
-				managed.WithTypedExternalConnector[*servingv1alpha1.ServingConfig](&servingConfigConnector{conn}))
+			return setupManaged(mgr, o, servingv1alpha1.ServingConfigGroupVersionKind, &servingv1alpha1.ServingConfig{}, configs,
+				managed.WithTypedExternalConnector[*servingv1alpha1.ServingConfig](&servingConfigConnector{conn, configs}))
 		},
 		func() error {
 			// Installing, upgrading or removing the runtime takes longer than
 			// crossplane-runtime's default minute.
-			return setupManaged(mgr, o, servingv1alpha1.ServingRuntimeGroupVersionKind, &servingv1alpha1.ServingRuntime{},
-				managed.WithTypedExternalConnector[*servingv1alpha1.ServingRuntime](&servingRuntimeConnector{conn, o.Logger}),
+			return setupManaged(mgr, o, servingv1alpha1.ServingRuntimeGroupVersionKind, &servingv1alpha1.ServingRuntime{}, runtimes,
+				managed.WithTypedExternalConnector[*servingv1alpha1.ServingRuntime](&servingRuntimeConnector{conn, o.Logger, runtimes}),
 				managed.WithTimeout(10*time.Minute))
 		},
 		func() error {
@@ -94,19 +110,20 @@ func Setup(mgr ctrl.Manager, o Options) error {
 
 // setupObject adds the reconciler of a managed resource kind whose
 // forProvider is a Knative object (see objectKind).
-func setupObject[M resource.ModernManaged](mgr ctrl.Manager, o Options, conn *connector, gvk schema.GroupVersionKind, of M, kind objectKind[M]) error {
-	record := event.NewAPIRecorder(mgr.GetEventRecorderFor(managed.ControllerName(gvk.GroupKind().String()))) //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
-	return setupManaged(mgr, o, gvk, of, managed.WithTypedExternalConnector[M](&objectConnector[M]{connector: conn, kind: kind, record: record}))
+func setupObject[M resource.ModernManaged](mgr ctrl.Manager, o Options, conn *connector, gvk schema.GroupVersionKind, of M, kind objectKind[M], events chan event.GenericEvent) error {
+	record := xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(managed.ControllerName(gvk.GroupKind().String()))) //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
+	return setupManaged(mgr, o, gvk, of, events, managed.WithTypedExternalConnector[M](&objectConnector[M]{connector: conn, kind: kind, record: record, events: events}))
 }
 
 // setupManaged adds crossplane-runtime's managed resource reconciler for one
-// kind, with management policies (Observe-only import, Orphan).
-func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of client.Object, opts ...managed.ReconcilerOption) error {
+// kind, with management policies (Observe-only import, Orphan), reconciling
+// too the managed resources the target watches send on events.
+func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of client.Object, events chan event.GenericEvent, opts ...managed.ReconcilerOption) error {
 	name := managed.ControllerName(gvk.GroupKind().String())
 	readyPoll := o.ReadyPoll
 	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append([]managed.ReconcilerOption{
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
-		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
+		managed.WithRecorder(xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithPollIntervalHook(func(mg resource.Managed, poll time.Duration) time.Duration {
 			return pollInterval(mg.GetCondition(xpv2.TypeReady), readyPoll, poll, time.Now())
@@ -118,6 +135,7 @@ func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of c
 		WithOptions(o.ForControllerRuntime()).
 		WithEventFilter(resource.DesiredStateChanged()).
 		For(of).
+		WatchesRawSource(source.Channel(events, &handler.EnqueueRequestForObject{})).
 		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
 }
 
@@ -151,7 +169,7 @@ func setupProviderConfig(mgr ctrl.Manager, o Options, config, usage client.Objec
 	name := providerconfig.ControllerName(kinds.Config.GroupKind().String())
 	r := providerconfig.NewReconciler(mgr, kinds,
 		providerconfig.WithLogger(o.Logger.WithValues("controller", name)),
-		providerconfig.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name)))) //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
+		providerconfig.WithRecorder(xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(name)))) //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).

@@ -44,6 +44,9 @@ type Registry struct {
 	Override map[string]string
 }
 
+// ReleaseSelector selects the objects of Knative's release (all but a few).
+const ReleaseSelector = releaseLabel + "=" + releaseLabelValue
+
 // Label every object of the release carries but one (see unlabeled in observe.go).
 const (
 	releaseLabel      = "app.kubernetes.io/name"

@@ -38,6 +38,7 @@ func main() {
 		readyPoll      = flags.Duration("ready-poll", knative.DefaultReadyPoll, "How often a managed resource that Knative has not decided on yet is observed.")
 		sync           = flags.Duration("sync", time.Hour, "How often every managed resource is reconciled even without a change.")
 		maxReconcile   = flags.Int("max-reconcile-rate", knative.DefaultMaxReconcileRate, "Reconciles per second at most, over all managed resources (and concurrent reconciles per kind).")
+		watchTargets   = flags.Bool("watch-targets", true, "Watch what the managed resources manage on their target clusters (one informer per cluster and kind, limited to this provider's objects), so drift and Knative's verdicts are seen within moments; with false only the polls see them.")
 		metricsAddr    = flags.String("metrics-bind-address", "0", "Address of the metrics endpoint; 0 disables it.")
 	)
 	_ = flags.Parse(os.Args[1:])
@@ -67,7 +68,8 @@ func main() {
 			GlobalRateLimiter:       ratelimiter.NewGlobal(*maxReconcile),
 			Features:                &feature.Flags{},
 		},
-		ReadyPoll: *readyPoll,
+		ReadyPoll:    *readyPoll,
+		WatchTargets: *watchTargets,
 	}
 	fatal(knative.Setup(mgr, o), "cannot set up the controllers")
 	fatal(mgr.Start(ctrl.SetupSignalHandler()), "the controller manager stopped")

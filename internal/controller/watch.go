@@ -1,0 +1,195 @@
+package controller
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+)
+
+// ManagedLabel marks the Knative objects this provider applies, so that the
+// watches on target clusters see only those.
+const ManagedLabel = "knative.m.crossplane.io/managed-by"
+
+// targetWatches keep one informer per target cluster and watched resource,
+// limited to what this provider manages, and turn each change of a watched
+// object into a reconcile of the managed resources that manage it: drift and
+// Knative's verdicts are seen within moments instead of at the next poll. An
+// informer starts with the first managed resource that needs it and stops
+// with the last: a managed resource is released once its object is gone
+// after it was deleted, or when it has not been observed for ttl (deleted
+// with an Orphan policy, which observes nothing). Polls go on beside the
+// watches: a watch that breaks (its informer lists and watches again, with
+// backoff, by itself) costs time, never correctness.
+type targetWatches struct {
+	log     logging.Logger
+	ttl     time.Duration
+	mu      sync.Mutex
+	running map[watchKey]*targetWatch
+	janitor sync.Once
+}
+
+// watchKey is one informer: a target cluster's clients (one set per cluster
+// configuration, see clientCache), a resource, and its scope.
+type watchKey struct {
+	clients   *kube.Clients
+	gvr       schema.GroupVersionResource
+	namespace string // "" for every namespace
+	selector  string // label selector
+}
+
+type targetWatch struct {
+	stop context.CancelFunc
+	// managers are, per watched object (namespace/name, or "" for any object
+	// of the watch), the managed resources to reconcile when it changes, and
+	// when each was last observed.
+	managers map[string]map[manager]time.Time
+}
+
+// manager is a managed resource, and the channel of its kind's controller.
+type manager struct {
+	events chan<- event.GenericEvent
+	types.NamespacedName
+}
+
+// newTargetWatches releases managed resources not observed for ttl; every
+// managed resource is observed at least once per poll interval.
+func newTargetWatches(log logging.Logger, ttl time.Duration) *targetWatches {
+	return &targetWatches{log: log, ttl: ttl, running: map[watchKey]*targetWatch{}}
+}
+
+// manage records that m manages object (namespace/name; "" for any object)
+// under key, starting key's informer if it is the first.
+func (w *targetWatches) manage(key watchKey, object string, m manager) {
+	if w == nil {
+		return
+	}
+	w.janitor.Do(func() { go w.pruneEvery(w.ttl / 4) })
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	tw := w.running[key]
+	if tw == nil {
+		tw = w.start(key)
+		w.running[key] = tw
+	}
+	if tw.managers[object] == nil {
+		tw.managers[object] = map[manager]time.Time{}
+	}
+	tw.managers[object][m] = time.Now()
+}
+
+func (w *targetWatches) pruneEvery(period time.Duration) {
+	for range time.Tick(max(period, time.Second)) {
+		w.prune(time.Now())
+	}
+}
+
+// prune releases the managed resources not observed since now-ttl.
+func (w *targetWatches) prune(now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for key, tw := range w.running {
+		for object, managers := range tw.managers {
+			for m, seen := range managers {
+				if now.Sub(seen) > w.ttl {
+					delete(managers, m)
+				}
+			}
+			if len(managers) == 0 {
+				delete(tw.managers, object)
+			}
+		}
+		if len(tw.managers) == 0 {
+			tw.stop()
+			delete(w.running, key)
+		}
+	}
+}
+
+// release forgets that m manages object, and stops key's informer with its
+// last managed resource.
+func (w *targetWatches) release(key watchKey, object string, m manager) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	tw := w.running[key]
+	if tw == nil {
+		return
+	}
+	delete(tw.managers[object], m)
+	if len(tw.managers[object]) == 0 {
+		delete(tw.managers, object)
+	}
+	if len(tw.managers) == 0 {
+		tw.stop()
+		delete(w.running, key)
+	}
+}
+
+// informers is how many informers run, for tests and metrics.
+func (w *targetWatches) informers() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.running)
+}
+
+// start runs an informer for key; w.mu is held.
+func (w *targetWatches) start(key watchKey) *targetWatch {
+	ctx, cancel := context.WithCancel(context.Background())
+	tw := &targetWatch{stop: cancel, managers: map[string]map[manager]time.Time{}}
+	informer := dynamicinformer.NewFilteredDynamicInformer(key.clients.Dynamic, key.gvr, key.namespace, 0, cache.Indexers{},
+		func(o *metav1.ListOptions) { o.LabelSelector = key.selector }).Informer()
+	notify := func(obj any) {
+		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tombstone.Obj
+		}
+		object, ok := obj.(metav1.Object)
+		if !ok {
+			return
+		}
+		w.notify(ctx, key, cache.MetaObjectToName(object).String())
+	}
+	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    notify,
+		UpdateFunc: func(_, obj any) { notify(obj) },
+		DeleteFunc: notify,
+	})
+	_ = informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		w.log.Debug("A watch of a target cluster broke; polls go on until it is established again", "resource", key.gvr.String(), "error", err)
+	})
+	go informer.RunWithContext(ctx)
+	return tw
+}
+
+// notify sends a reconcile of every managed resource that manages object.
+func (w *targetWatches) notify(ctx context.Context, key watchKey, object string) {
+	w.mu.Lock()
+	tw := w.running[key]
+	var targets []manager
+	if tw != nil {
+		for _, scope := range []string{object, ""} {
+			for m := range tw.managers[scope] {
+				targets = append(targets, m)
+			}
+		}
+	}
+	w.mu.Unlock()
+	for _, m := range targets {
+		select {
+		case m.events <- event.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: m.Namespace, Name: m.Name}}}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package controller
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube/kubetest"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+)
+
+// receive waits for the next reconcile a watch sends, or fails.
+func receive(t *testing.T, events <-chan event.GenericEvent, what string) types.NamespacedName {
+	t.Helper()
+	select {
+	case e := <-events:
+		return types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no reconcile after %s", what)
+	}
+	return types.NamespacedName{}
+}
+
+// quiet fails if a watch sends a reconcile within a moment.
+func quiet(t *testing.T, events <-chan event.GenericEvent, what string) {
+	t.Helper()
+	select {
+	case e := <-events:
+		t.Fatalf("a reconcile of %s/%s after %s", e.Object.GetNamespace(), e.Object.GetName(), what)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// A change of a managed Knative object on the target cluster reconciles the
+// managed resource that manages it, through one informer per cluster and
+// kind, which stops with the last managed resource.
+func TestTargetWatches(t *testing.T) {
+	c := kubetest.New()
+	c.Put(serving.ServicesGVR, knativeService("example.com/app-a", 1, 1, "True", "", ""))
+	watches := newTargetWatches(logging.NewNopLogger(), time.Hour)
+	events := make(chan event.GenericEvent, 16)
+	e, _ := serviceExternal(c)
+	e.watches, e.events = watches, events
+	mg := serviceMR("example.com/app-a")
+
+	if _, err := e.Observe(context.Background(), mg); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, events, "the informer listed the Service"); got != (types.NamespacedName{Namespace: "apps", Name: "hello"}) {
+		t.Fatalf("reconcile of %v, want apps/hello", got)
+	}
+	// A second managed resource of the same cluster and kind shares the informer.
+	other := serviceMR("example.com/app-a")
+	other.Name = "other"
+	if _, err := e.Observe(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	if watches.informers() != 1 {
+		t.Fatalf("%d informers for one cluster and kind", watches.informers())
+	}
+	// Out of band: the image changed, then Knative's verdict.
+	live := c.Get(serving.ServicesGVR, "apps", "hello")
+	_ = unstructured.SetNestedSlice(live.Object, []any{map[string]any{"image": "example.com/app-b"}}, "spec", "template", "spec", "containers")
+	c.Put(serving.ServicesGVR, live)
+	if got := receive(t, events, "the image was changed out of band"); got.Name != "hello" {
+		t.Fatalf("reconcile of %v, want hello", got)
+	}
+	quiet(t, events, "one change")
+	// An object nobody manages changes: nothing to reconcile.
+	stranger := knativeService("example.com/app-a", 1, 1, "True", "", "")
+	stranger.SetName("stranger")
+	c.Put(serving.ServicesGVR, stranger)
+	quiet(t, events, "a change of an object no managed resource manages")
+
+	// A deleted managed resource keeps the watch until its object is gone:
+	// that event completes the deletion.
+	if _, err := e.Observe(context.Background(), deletingMR(mg)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Dynamic.Tracker().Delete(serving.ServicesGVR, "apps", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, events, "the Knative Service of a deleted managed resource was deleted"); got.Name != "hello" && got.Name != "other" {
+		t.Fatalf("reconcile of %v", got)
+	}
+	for len(events) > 0 {
+		<-events
+	}
+	// Once observed gone, deleted managed resources release the watch; the
+	// last stops the informer.
+	if _, err := e.Observe(context.Background(), deletingMR(mg)); err != nil {
+		t.Fatal(err)
+	}
+	if watches.informers() != 1 {
+		t.Fatal("the informer stopped while a managed resource still needs it")
+	}
+	if _, err := e.Observe(context.Background(), deletingMR(other)); err != nil {
+		t.Fatal(err)
+	}
+	if watches.informers() != 0 {
+		t.Fatal("the informer outlived its last managed resource")
+	}
+	c.Put(serving.ServicesGVR, knativeService("example.com/app-a", 1, 1, "True", "", ""))
+	quiet(t, events, "the last managed resource was deleted")
+
+	// A managed resource no longer observed (deleted with an Orphan policy)
+	// is released after the ttl.
+	if _, err := e.Observe(context.Background(), serviceMR("example.com/app-a")); err != nil {
+		t.Fatal(err)
+	}
+	watches.prune(time.Now().Add(30 * time.Minute))
+	if watches.informers() != 1 {
+		t.Fatal("a managed resource observed within the ttl was released")
+	}
+	watches.prune(time.Now().Add(2 * time.Hour))
+	if watches.informers() != 0 {
+		t.Fatal("a managed resource not observed for longer than the ttl keeps its informer")
+	}
+}
+
+// A ServingRuntime is reconciled on any change of the runtime's Deployments;
+// a ServingConfig on a change of its config map only.
+func TestTargetWatchesOfTheRuntimeAndConfigMaps(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := kubetest.New()
+	c.RunControlPlane(ctx)
+	if err := (&serving.Installer{Clients: c.Clients}).Apply(ctx, serving.Spec{}.WithDefaults(), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	watches := newTargetWatches(logging.NewNopLogger(), time.Hour)
+	runtimes, configs := make(chan event.GenericEvent, 256), make(chan event.GenericEvent, 256)
+	rt := &servingRuntimeExternal{installer: &serving.Installer{Clients: c.Clients}, watches: watches, events: runtimes}
+	mg := &servingv1alpha1.ServingRuntime{ObjectMeta: metav1.ObjectMeta{Name: "serving"}}
+	if _, err := rt.Observe(ctx, mg); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, runtimes, "the informer listed the runtime's Deployments")
+	cfg := &servingConfigExternal{config: &serving.Config{Clients: c.Clients, Name: "autoscaler"}, watches: watches, events: configs}
+	if _, err := cfg.Observe(ctx, servingConfigMR(map[string]string{"stable-window": "90s"})); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, configs, "the informer listed config-autoscaler")
+	for len(runtimes) > 0 || len(configs) > 0 { // what the control plane's rollouts sent meanwhile
+		select {
+		case <-runtimes:
+		case <-configs:
+		}
+	}
+	cancel() // the stand-in control plane rewrites objects: stop it before watching for quiet
+	time.Sleep(50 * time.Millisecond)
+	for len(runtimes) > 0 || len(configs) > 0 {
+		select {
+		case <-runtimes:
+		case <-configs:
+		}
+	}
+	autoscaler := c.Get(configMapsGVR, serving.Namespace, "config-autoscaler")
+	autoscaler.Object["data"] = map[string]any{"stable-window": "60s"}
+	c.Put(configMapsGVR, autoscaler)
+	if got := receive(t, configs, "kubectl edited config-autoscaler"); got.Name != "autoscaler" {
+		t.Fatalf("reconcile of %v", got)
+	}
+	gc := c.Get(configMapsGVR, serving.Namespace, "config-gc")
+	gc.Object["data"] = map[string]any{"retain-since-create-time": "1h"}
+	c.Put(configMapsGVR, gc)
+	quiet(t, configs, "a change of another config map")
+	controller := c.Get(deploymentsGVR, serving.Namespace, "controller")
+	_ = unstructured.SetNestedField(controller.Object, int64(0), "spec", "replicas")
+	c.Put(deploymentsGVR, controller)
+	if got := receive(t, runtimes, "the controller Deployment was scaled down"); got.Name != mg.Name {
+		t.Fatalf("reconcile of %v", got)
+	}
+}
+
+var deploymentsGVR = appsv1.SchemeGroupVersion.WithResource("deployments")

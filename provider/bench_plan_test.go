@@ -1,0 +1,125 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
+	"github.com/tf-knative/terraform-provider-knative/provider"
+)
+
+// BenchmarkTerraformPlan times whole `terraform plan` runs of N unchanged
+// knative_service (100, or KNATIVE_BENCH_PLAN_SERVICES) against the floor
+// the issue sets: the same plan of N terraform_data plus N plain GETs of the
+// Services at terraform's parallelism (goal: within 2x), with and without
+// refresh, in the same run. The provider is served in this process, so its
+// CPU per resource is measured too (terraform's is a child's).
+func BenchmarkTerraformPlan(b *testing.B) {
+	count := benchInt("KNATIVE_BENCH_PLAN_SERVICES", 100)
+	const namespace = "bench-plan"
+	c := acctest.PreCheck(b)
+	clients := c.Clients(b)
+	ctx := context.Background()
+	if _, err := clients.Kubernetes.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil && !strings.Contains(err.Error(), "already exists") {
+		b.Fatal(err)
+	}
+
+	services := b.TempDir()
+	writeFile(b, filepath.Join(services, "main.tf"), fmt.Sprintf(`terraform {
+  required_providers {
+    knative = { source = "tf-knative/knative" }
+  }
+}
+%s
+resource "knative_service" "s" {
+  count     = %d
+  name      = "plan-${count.index}"
+  namespace = %q
+  template = {
+    containers = [{ image = "kind.local/hello:v1" }]
+  }
+}
+`, c.ProviderBlock(), count, namespace))
+	data := b.TempDir()
+	writeFile(b, filepath.Join(data, "main.tf"), fmt.Sprintf(`resource "terraform_data" "d" {
+  count = %d
+  input = "plan-${count.index}"
+}
+`, count))
+
+	tf := acctest.ServeTerraform(b, services, provider.NewServer("bench"))
+	floor := acctest.ServeTerraform(b, data, provider.NewServer("bench"))
+	tf.Run(b, "init", "-input=false")
+	floor.Run(b, "init", "-input=false")
+	b.Logf("applying %d Services", count)
+	applied := tf.Run(b, "apply", "-auto-approve", "-input=false")
+	b.Cleanup(func() { tf.Run(b, "destroy", "-auto-approve", "-input=false") })
+	floor.Run(b, "apply", "-auto-approve", "-input=false")
+	b.Logf("applied in %s", applied.Round(time.Second))
+	// The first plan records each Service's Ready verdict where the apply
+	// saw none yet; the plans below are of a settled estate.
+	tf.Run(b, "plan", "-input=false", "-detailed-exitcode")
+
+	plain, err := dynamic.NewForConfig(unthrottled(b, c, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gets := func() time.Duration {
+		start := time.Now()
+		inParallel(b, count, func(n int) error {
+			_, err := plain.Resource(serving.ServicesGVR).Namespace(namespace).Get(ctx, fmt.Sprintf("plan-%d", n), metav1.GetOptions{})
+			return err
+		})
+		return time.Since(start)
+	}
+	var plan, planNoRefresh, dataPlan, getFloor, providerCPU time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		before := cpuTime()
+		plan += tf.Run(b, "plan", "-input=false", "-detailed-exitcode")
+		providerCPU += cpuTime() - before
+		planNoRefresh += tf.Run(b, "plan", "-input=false", "-detailed-exitcode", "-refresh=false")
+		dataPlan += floor.Run(b, "plan", "-input=false", "-detailed-exitcode")
+		getFloor += gets()
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(plan.Seconds()/n, "plan-s")
+	b.ReportMetric(planNoRefresh.Seconds()/n, "plan-no-refresh-s")
+	b.ReportMetric(dataPlan.Seconds()/n, "terraform_data-plan-s")
+	b.ReportMetric(getFloor.Seconds()/n, "plain-gets-s")
+	b.ReportMetric(plan.Seconds()/(dataPlan+getFloor).Seconds(), "ratio-vs-floor")
+	b.ReportMetric(planNoRefresh.Seconds()/dataPlan.Seconds(), "no-refresh-ratio-vs-terraform_data")
+	b.ReportMetric(float64(providerCPU.Microseconds())/1000/n/float64(count), "provider-cpu-ms/resource")
+	var usage syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &usage) == nil {
+		b.ReportMetric(float64(usage.Maxrss)/1024, "process-peak-rss-MiB")
+	}
+}
+
+// cpuTime is this process's CPU time so far (user and system).
+func cpuTime() time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		return 0
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+}
+
+func writeFile(tb testing.TB, name, content string) {
+	tb.Helper()
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
