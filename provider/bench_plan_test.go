@@ -20,8 +20,9 @@ import (
 )
 
 // BenchmarkTerraformPlan times whole `terraform plan` runs of N unchanged
-// knative_service (100, or KNATIVE_BENCH_PLAN_SERVICES) against the floor
-// the issue sets: the same plan of N terraform_data plus N plain GETs of the
+// knative_service (100, or KNATIVE_BENCH_PLAN_SERVICES), with a knative_route
+// and a knative_domain_mapping for every tenth, against the floor the issue
+// sets: the same plan of as many terraform_data plus N plain GETs of the
 // Services at terraform's parallelism (goal: within 2x), with and without
 // refresh, in the same run. The provider is served in this process, so its
 // CPU per resource is measured too (terraform's is a child's).
@@ -50,13 +51,13 @@ resource "knative_service" "s" {
     containers = [{ image = "kind.local/hello:v1" }]
   }
 }
-`, c.ProviderBlock(), count, namespace))
+%s`, c.ProviderBlock(), count, namespace, routesAndMappings(count/10, namespace)))
 	data := b.TempDir()
 	writeFile(b, filepath.Join(data, "main.tf"), fmt.Sprintf(`resource "terraform_data" "d" {
   count = %d
   input = "plan-${count.index}"
 }
-`, count))
+`, count+2*(count/10)))
 
 	tf := acctest.ServeTerraform(b, services, provider.NewServer("bench"))
 	floor := acctest.ServeTerraform(b, data, provider.NewServer("bench"))
@@ -122,4 +123,27 @@ func writeFile(tb testing.TB, name, content string) {
 	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// routesAndMappings are n knative_route (each to a Service's configuration)
+// and n knative_domain_mapping (each to a Service).
+func routesAndMappings(n int, namespace string) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(`
+resource "knative_route" "r" {
+  count     = %[1]d
+  name      = "plan-route-${count.index}"
+  namespace = %[2]q
+  traffic   = [{ configuration_name = knative_service.s[count.index].name, percent = 100 }]
+}
+
+resource "knative_domain_mapping" "m" {
+  count     = %[1]d
+  name      = "plan-${count.index}.bench.example.org"
+  namespace = %[2]q
+  ref       = { name = knative_service.s[count.index].name }
+}
+`, n, namespace)
 }
