@@ -187,6 +187,7 @@ func TestAccServing_destroyWithKnativeObjects(t *testing.T) {
 }
 
 func TestAccServing_highAvailabilityMirroredNoWait(t *testing.T) {
+	acctest.Extended(t, "internal/serving TestDesiredHighAvailability, TestDesiredRegistryOverride and TestWaitReadySaysWhatIsPending (an apply without waiting), on fakes")
 	c := acctest.PreCheck(t)
 	clients := c.Clients(t)
 	ctx := context.Background()

@@ -21,4 +21,7 @@ else
   echo "acceptance tests run against the sandbox \"test\" ($KNATIVE_TEST_KUBECONFIG)"
 fi
 export TF_ACC=1
-go test ${PACKAGES:-./...} -count=1 -timeout 60m ${TESTARGS:-}
+# Four packages at a time, not GOMAXPROCS: the acceptance tests mostly wait on
+# their clusters (the provider's on "test", the Crossplane ones on sandboxes
+# of their own), so they overlap instead of queueing behind each other.
+go test ${PACKAGES:-./...} -p "${TEST_PACKAGES_AT_ONCE:-4}" -count=1 -timeout 60m ${TESTARGS:-}

@@ -12,6 +12,10 @@ if command -v tofu >/dev/null 2>&1; then
 fi
 version=$(awk '$1 == "require" && $2 == "github.com/opentofu/opentofu" { print $3 }' internal/tools/opentofu/go.mod)
 cache="${TFK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-knative}/bin/tofu-$version"
+mkdir -p "$(dirname "$cache")"
+# One build at a time (CI builds it in the background while tests run).
+exec 9>"$cache.lock"
+flock 9
 if [ ! -x "$cache/tofu" ]; then
   echo "building OpenTofu $version (no tofu on PATH; cached in $cache)" >&2
   start=$(date +%s)
