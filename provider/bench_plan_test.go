@@ -29,7 +29,7 @@ import (
 func BenchmarkTerraformPlan(b *testing.B) {
 	count := benchInt("KNATIVE_BENCH_PLAN_SERVICES", 100)
 	const namespace = "bench-plan"
-	c := acctest.PreCheck(b)
+	c, _, _ := benchServiceServer(b) // Knative Serving installed afresh
 	clients := c.Clients(b)
 	ctx := context.Background()
 	if _, err := clients.Kubernetes.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil && !strings.Contains(err.Error(), "already exists") {

@@ -482,3 +482,28 @@ func TestRuntimeSpecDefaults(t *testing.T) {
 		t.Errorf("runtimeSpec = %+v", spec)
 	}
 }
+
+// An Observe-only managed resource writes nothing, so its object lacks the
+// label the target watches select, and that is no drift; one that writes
+// labels its object.
+func TestManagedLabelOnlyOnWrites(t *testing.T) {
+	c := kubetest.New()
+	live := knativeService("example.com/app-a", 1, 1, "True", "", "")
+	live.SetLabels(map[string]string{"team": "a"})
+	c.Put(serving.ServicesGVR, live)
+	e, _ := serviceExternal(c)
+	observeOnly := serviceMR("example.com/app-a")
+	observeOnly.SetManagementPolicies(xpv2.ManagementPolicies{xpv2.ManagementActionObserve})
+	if obs, err := e.Observe(context.Background(), observeOnly); err != nil || !obs.ResourceUpToDate {
+		t.Fatalf("Observe-only: %+v, %v", obs, err)
+	}
+	if obs, err := e.Observe(context.Background(), serviceMR("example.com/app-a")); err != nil || obs.ResourceUpToDate || !strings.Contains(obs.Diff, ManagedLabel) {
+		t.Fatalf("a managed resource that writes, on an unlabelled object: %+v, %v", obs, err)
+	}
+	if _, err := e.Update(context.Background(), serviceMR("example.com/app-a")); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Get(serving.ServicesGVR, "apps", "hello").GetLabels()[ManagedLabel]; got != FieldManager {
+		t.Errorf("label %s = %q after an update", ManagedLabel, got)
+	}
+}

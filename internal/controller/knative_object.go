@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"reflect"
+	"slices"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
@@ -118,11 +119,16 @@ func (e *objectExternal[M]) desired(mg M) (*unstructured.Unstructured, error) {
 	obj.SetName(name)
 	m := e.kind.meta(mg)
 	labels := maps.Clone(m.Labels)
-	if labels == nil {
-		labels = map[string]string{}
+	if writes(mg) {
+		// What the target watches select; an Observe-only import writes nothing.
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[ManagedLabel] = FieldManager
 	}
-	labels[ManagedLabel] = FieldManager // what the target watches select
-	obj.SetLabels(labels)
+	if len(labels) > 0 {
+		obj.SetLabels(labels)
+	}
 	if len(m.Annotations) > 0 {
 		obj.SetAnnotations(m.Annotations)
 	}
@@ -298,6 +304,14 @@ func connectionDetails(live *unstructured.Unstructured) managed.ConnectionDetail
 		details["address"] = []byte(address)
 	}
 	return details
+}
+
+// writes says whether mg's management policies let it write its object.
+func writes(mg resource.Managed) bool {
+	policies := mg.GetManagementPolicies()
+	return len(policies) == 0 || slices.ContainsFunc(policies, func(a xpv2.ManagementAction) bool {
+		return a == xpv2.ManagementActionAll || a == xpv2.ManagementActionCreate || a == xpv2.ManagementActionUpdate
+	})
 }
 
 // withoutNulls drops the null and empty string values that the zero values
