@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -114,5 +115,30 @@ func TestPlanShortcutTakesOnlyUnchangedReadyServices(t *testing.T) {
 				t.Errorf("the shortcut planned %v / %s, want the prior state and private state", resp.PlannedState, resp.PlannedPrivate)
 			}
 		})
+	}
+}
+
+func TestQuietLogsUnlessAsked(t *testing.T) {
+	for _, tc := range []struct {
+		env   map[string]string
+		quiet bool
+	}{
+		{env: map[string]string{}, quiet: true},
+		{env: map[string]string{"TF_LOG_PATH": "/tmp/tf.log"}, quiet: true},
+		{env: map[string]string{"TF_LOG": "TRACE"}},
+		{env: map[string]string{"TF_LOG_PROVIDER": "DEBUG"}},
+		{env: map[string]string{"TF_LOG_SDK_FRAMEWORK": "TRACE"}},
+	} {
+		for _, name := range []string{"TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER", "TF_LOG_SDK", "TF_LOG_SDK_FRAMEWORK"} {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+		for k, v := range tc.env {
+			t.Setenv(k, v)
+		}
+		QuietLogsUnlessAsked()
+		if got := os.Getenv("TF_LOG_SDK") == "OFF" && os.Getenv("TF_LOG_PROVIDER") == "OFF"; got != tc.quiet {
+			t.Errorf("with %v: quiet %v, want %v", tc.env, got, tc.quiet)
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
+
+	"github.com/tf-knative/terraform-provider-knative/provider"
 )
 
 // ProviderSource is the provider's address in configurations.
@@ -35,6 +37,7 @@ func ServeTerraform(tb testing.TB, dir string, server func() tfprotov6.ProviderS
 	if binary == "" {
 		tb.Skip("TF_ACC_TERRAFORM_PATH is not set: make bench and make test find or build terraform")
 	}
+	provider.QuietLogsUnlessAsked() // as main does
 	ctx, cancel := context.WithCancel(context.Background())
 	reattach := make(chan *plugin.ReattachConfig, 1)
 	closed := make(chan struct{})
