@@ -106,13 +106,19 @@ func readService(tb testing.TB, server tfprotov6.ProviderServer, state *tfprotov
 	resp, err := server.ReadResource(context.Background(), &tfprotov6.ReadResourceRequest{
 		TypeName: "knative_service", CurrentState: state, Private: private,
 	})
+	answered(tb, err, func() []*tfprotov6.Diagnostic { return resp.Diagnostics })
+	return resp
+}
+
+// answered fails tb when a request failed or its response has an error.
+func answered(tb testing.TB, err error, diagnostics func() []*tfprotov6.Diagnostic) {
+	tb.Helper()
 	if err == nil {
-		err = diagnosticsError(resp.Diagnostics)
+		err = diagnosticsError(diagnostics())
 	}
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return resp
 }
 
 // A refresh is one GET. When the Service is the version the state came from,
@@ -240,12 +246,7 @@ func planService(tb testing.TB, server tfprotov6.ProviderServer, config, prior *
 	resp, err := server.PlanResourceChange(context.Background(), &tfprotov6.PlanResourceChangeRequest{
 		TypeName: "knative_service", PriorState: prior, ProposedNewState: prior, Config: config, PriorPrivate: private,
 	})
-	if err == nil {
-		err = diagnosticsError(resp.Diagnostics)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
+	answered(tb, err, func() []*tfprotov6.Diagnostic { return resp.Diagnostics })
 	return resp
 }
 
