@@ -129,7 +129,7 @@ func TestQuietLogsUnlessAsked(t *testing.T) {
 		{env: map[string]string{"TF_LOG_PROVIDER": "DEBUG"}},
 		{env: map[string]string{"TF_LOG_SDK_FRAMEWORK": "TRACE"}},
 	} {
-		for _, name := range []string{"TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER", "TF_LOG_SDK", "TF_LOG_SDK_FRAMEWORK"} {
+		for _, name := range []string{"TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER", "TF_LOG_PROVIDER_KNATIVE", "TF_LOG_SDK", "TF_LOG_SDK_FRAMEWORK"} {
 			t.Setenv(name, "")
 			os.Unsetenv(name)
 		}
@@ -137,7 +137,7 @@ func TestQuietLogsUnlessAsked(t *testing.T) {
 			t.Setenv(k, v)
 		}
 		QuietLogsUnlessAsked()
-		if got := os.Getenv("TF_LOG_SDK") == "OFF" && os.Getenv("TF_LOG_PROVIDER") == "OFF"; got != tc.quiet {
+		if got := os.Getenv("TF_LOG_SDK") == "OFF" && os.Getenv("TF_LOG_PROVIDER_KNATIVE") == "OFF"; got != tc.quiet {
 			t.Errorf("with %v: quiet %v, want %v", tc.env, got, tc.quiet)
 		}
 	}

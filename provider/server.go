@@ -129,4 +129,5 @@ func QuietLogsUnlessAsked() {
 	}
 	_ = os.Setenv("TF_LOG_SDK", "OFF")
 	_ = os.Setenv("TF_LOG_PROVIDER", "OFF")
+	_ = os.Setenv("TF_LOG_PROVIDER_KNATIVE", "OFF") // the provider's own logger, named after its address
 }
