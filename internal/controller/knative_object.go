@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"reflect"
-	"slices"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
@@ -14,7 +13,6 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"knative.dev/pkg/apis"
 	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
 
@@ -71,17 +69,10 @@ type objectExternal[M resource.ModernManaged] struct {
 	events  chan<- ctrlevent.GenericEvent
 }
 
-// watch makes the target cluster's watch of the kind reconcile mg when its
-// object changes, until mg is deleted and its object gone. Only objects this
+// objectWatch is the target cluster's watch of the kind. Only objects this
 // provider applied carry ManagedLabel: an Observe-only import is seen at the poll.
-func (e *objectExternal[M]) watch(mg M, namespace, name string, exists bool) {
-	key := watchKey{clients: e.clients, gvr: e.kind.kind.GVR, selector: ManagedLabel + "=" + FieldManager}
-	m := manager{events: e.events, NamespacedName: types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}}
-	if meta.WasDeleted(mg) && !exists {
-		e.watches.release(key, namespace+"/"+name, m)
-		return
-	}
-	e.watches.manage(key, namespace+"/"+name, m)
+func (e *objectExternal[M]) objectWatch() watchKey {
+	return watchKey{clients: e.clients, gvr: e.kind.kind.GVR, selector: ManagedLabel + "=" + FieldManager}
 }
 
 // identity is the namespace and name of the Knative object: the external
@@ -149,7 +140,7 @@ func (e *objectExternal[M]) Observe(ctx context.Context, mg M) (managed.External
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrapf(err, "cannot read the %s %s/%s", e.kind.kind.Name, namespace, name)
 	}
-	e.watch(mg, namespace, name, obs.Live != nil)
+	e.watches.observed(e.objectWatch(), namespace+"/"+name, e.events, mg, obs.Live != nil)
 	if obs.Live == nil {
 		if meta.WasDeleted(mg) && e.kind.afterDelete != nil {
 			if err := e.kind.afterDelete(ctx, e.clients, mg, namespace, name); err != nil {
@@ -306,12 +297,11 @@ func connectionDetails(live *unstructured.Unstructured) managed.ConnectionDetail
 	return details
 }
 
-// writes says whether mg's management policies let it write its object.
+// writes says whether mg's management policies let it write its object
+// (none set: the CRD's default, all).
 func writes(mg resource.Managed) bool {
-	policies := mg.GetManagementPolicies()
-	return len(policies) == 0 || slices.ContainsFunc(policies, func(a xpv2.ManagementAction) bool {
-		return a == xpv2.ManagementActionAll || a == xpv2.ManagementActionCreate || a == xpv2.ManagementActionUpdate
-	})
+	policies := managed.NewManagementPoliciesResolver(true, mg.GetManagementPolicies())
+	return len(mg.GetManagementPolicies()) == 0 || policies.ShouldCreate() || policies.ShouldUpdate()
 }
 
 // withoutNulls drops the null and empty string values that the zero values

@@ -12,8 +12,6 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
@@ -42,9 +40,6 @@ type servingConfigExternal struct {
 	events  chan<- event.GenericEvent
 }
 
-// configMapsGVR are the config maps the watches of ServingConfigs see.
-var configMapsGVR = corev1.SchemeGroupVersion.WithResource("configmaps")
-
 // Observe: the keys exist when this manager owns any; they are up to date
 // when every key has its value and no other key is still owned.
 func (e *servingConfigExternal) Observe(ctx context.Context, mg *servingv1alpha1.ServingConfig) (managed.ExternalObservation, error) {
@@ -52,7 +47,10 @@ func (e *servingConfigExternal) Observe(ctx context.Context, mg *servingv1alpha1
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrapf(err, "cannot read %s/%s", serving.Namespace, e.config.ConfigMapName())
 	}
-	e.watch(mg, len(obs.Owned) > 0)
+	// The runtime's config maps, in its namespace: a change to a key
+	// (kubectl edit) reconciles the ServingConfig of that map at once.
+	key := watchKey{clients: e.config.Clients, gvr: serving.ConfigMapsGVR, namespace: serving.Namespace}
+	e.watches.observed(key, serving.Namespace+"/"+e.config.ConfigMapName(), e.events, mg, len(obs.Owned) > 0)
 	want := mg.Spec.ForProvider.Data
 	mg.Status.AtProvider.Data = map[string]string{}
 	for k := range want {
@@ -81,19 +79,6 @@ func (e *servingConfigExternal) Observe(ctx context.Context, mg *servingv1alpha1
 	sort.Strings(drift)
 	mg.SetConditions(xpv2.Available())
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: len(drift) == 0, Diff: strings.Join(drift, "; ")}, nil
-}
-
-// watch makes the watch of the runtime's config maps reconcile mg when its
-// map changes (kubectl edit), until mg is deleted and its keys are gone.
-func (e *servingConfigExternal) watch(mg *servingv1alpha1.ServingConfig, owns bool) {
-	key := watchKey{clients: e.config.Clients, gvr: configMapsGVR, namespace: serving.Namespace}
-	m := manager{events: e.events, NamespacedName: types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}}
-	object := serving.Namespace + "/" + e.config.ConfigMapName()
-	if meta.WasDeleted(mg) && !owns {
-		e.watches.release(key, object, m)
-		return
-	}
-	e.watches.manage(key, object, m)
 }
 
 func (e *servingConfigExternal) Create(ctx context.Context, mg *servingv1alpha1.ServingConfig) (managed.ExternalCreation, error) {

@@ -9,8 +9,6 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
@@ -47,7 +45,7 @@ type servingRuntimeExternal struct {
 // a layer uses), by the label of Knative's release: a rollout, a Deployment
 // scaled or edited reconciles the ServingRuntimes of that cluster.
 func (e *servingRuntimeExternal) runtimeWatch() watchKey {
-	return watchKey{clients: e.installer.Clients, gvr: appsv1.SchemeGroupVersion.WithResource("deployments"), selector: serving.ReleaseSelector}
+	return watchKey{clients: e.installer.Clients, gvr: serving.DeploymentsGVR, selector: serving.ReleaseSelector}
 }
 
 func runtimeSpec(mg *servingv1alpha1.ServingRuntime) serving.Spec {
@@ -71,12 +69,7 @@ func (e *servingRuntimeExternal) Observe(ctx context.Context, mg *servingv1alpha
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrap(err, "cannot read the Knative Serving installation")
 	}
-	m := manager{events: e.events, NamespacedName: types.NamespacedName{Name: mg.GetName()}}
-	if meta.WasDeleted(mg) && !obs.Found {
-		e.watches.release(e.runtimeWatch(), "", m)
-	} else {
-		e.watches.manage(e.runtimeWatch(), "", m)
-	}
+	e.watches.observed(e.runtimeWatch(), "", e.events, mg, obs.Found)
 	if !obs.Found {
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}

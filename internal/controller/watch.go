@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -65,6 +67,18 @@ type manager struct {
 // managed resource is observed at least once per poll interval.
 func newTargetWatches(log logging.Logger, ttl time.Duration) *targetWatches {
 	return &targetWatches{log: log, ttl: ttl, running: map[watchKey]*targetWatch{}}
+}
+
+// observed records what an Observe of mg found of object (namespace/name;
+// "" for any object of key): mg manages it until mg is deleted and the
+// object gone. events is mg's kind's controller channel.
+func (w *targetWatches) observed(key watchKey, object string, events chan<- event.GenericEvent, mg resource.Managed, exists bool) {
+	m := manager{events: events, NamespacedName: types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}}
+	if meta.WasDeleted(mg) && !exists {
+		w.release(key, object, m)
+		return
+	}
+	w.manage(key, object, m)
 }
 
 // manage records that m manages object (namespace/name; "" for any object)

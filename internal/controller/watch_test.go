@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -163,22 +162,20 @@ func TestTargetWatchesOfTheRuntimeAndConfigMaps(t *testing.T) {
 		case <-configs:
 		}
 	}
-	autoscaler := c.Get(configMapsGVR, serving.Namespace, "config-autoscaler")
+	autoscaler := c.Get(serving.ConfigMapsGVR, serving.Namespace, "config-autoscaler")
 	autoscaler.Object["data"] = map[string]any{"stable-window": "60s"}
-	c.Put(configMapsGVR, autoscaler)
+	c.Put(serving.ConfigMapsGVR, autoscaler)
 	if got := receive(t, configs, "kubectl edited config-autoscaler"); got.Name != "autoscaler" {
 		t.Fatalf("reconcile of %v", got)
 	}
-	gc := c.Get(configMapsGVR, serving.Namespace, "config-gc")
+	gc := c.Get(serving.ConfigMapsGVR, serving.Namespace, "config-gc")
 	gc.Object["data"] = map[string]any{"retain-since-create-time": "1h"}
-	c.Put(configMapsGVR, gc)
+	c.Put(serving.ConfigMapsGVR, gc)
 	quiet(t, configs, "a change of another config map")
-	controller := c.Get(deploymentsGVR, serving.Namespace, "controller")
+	controller := c.Get(serving.DeploymentsGVR, serving.Namespace, "controller")
 	_ = unstructured.SetNestedField(controller.Object, int64(0), "spec", "replicas")
-	c.Put(deploymentsGVR, controller)
+	c.Put(serving.DeploymentsGVR, controller)
 	if got := receive(t, runtimes, "the controller Deployment was scaled down"); got.Name != mg.Name {
 		t.Fatalf("reconcile of %v", got)
 	}
 }
-
-var deploymentsGVR = appsv1.SchemeGroupVersion.WithResource("deployments")

@@ -63,11 +63,11 @@ func TestInstallObserveRepair(t *testing.T) {
 		}
 	}
 	// Out of band: an image changed, a Deployment scaled to nothing, a config map deleted.
-	controller := c.Get(deploymentsGVR, Namespace, "controller")
+	controller := c.Get(DeploymentsGVR, Namespace, "controller")
 	containers, _, _ := unstructured.NestedSlice(controller.Object, "spec", "template", "spec", "containers")
 	containers[0].(map[string]any)["image"] = "example.com/forked-controller"
 	_ = unstructured.SetNestedSlice(controller.Object, containers, "spec", "template", "spec", "containers")
-	c.Put(deploymentsGVR, controller)
+	c.Put(DeploymentsGVR, controller)
 	if err := c.Dynamic.Tracker().Delete(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, Namespace, "config-gc"); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestObserveNothingInstalled(t *testing.T) {
 		t.Fatalf("Observe = %+v, %v", obs, err)
 	}
 	c := kubetest.New()
-	c.Fail("list", "deployments", apierrors.NewForbidden(deploymentsGVR.GroupResource(), "", errors.New("RBAC")), nil)
+	c.Fail("list", "deployments", apierrors.NewForbidden(DeploymentsGVR.GroupResource(), "", errors.New("RBAC")), nil)
 	if _, err := (&Installer{Clients: c.Clients}).Observe(context.Background(), defaultSpec()); err == nil || !strings.Contains(err.Error(), "listing deployments") {
 		t.Errorf("Observe = %v, want the list's error named", err)
 	}
@@ -119,7 +119,7 @@ func TestWaitReadySaysWhatIsPending(t *testing.T) {
 
 func TestApplyNamesTheObjectARefusalIsAbout(t *testing.T) {
 	c := kubetest.New()
-	c.Fail("patch", "deployments", apierrors.NewForbidden(deploymentsGVR.GroupResource(), "controller", errors.New("quota")), nil)
+	c.Fail("patch", "deployments", apierrors.NewForbidden(DeploymentsGVR.GroupResource(), "controller", errors.New("quota")), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c.RunControlPlane(ctx)
@@ -216,7 +216,7 @@ func TestSwitchingLayersRetiresTheOldOne(t *testing.T) {
 	if err != nil || len(obs.Drift) > 0 {
 		t.Fatalf("after the switch: drift %q, %v", obs.Drift, err)
 	}
-	if c.Get(deploymentsGVR, "kourier-system", "3scale-kourier-gateway") != nil {
+	if c.Get(DeploymentsGVR, "kourier-system", "3scale-kourier-gateway") != nil {
 		t.Error("Kourier's gateway is still there after the switch")
 	}
 	// Detect reads the layer back.
@@ -240,7 +240,7 @@ func TestRemove(t *testing.T) {
 	if !errors.As(err, &workloads) || !slices.Equal(workloads.Objects, []string{"Service default/hello"}) {
 		t.Fatalf("Remove = %v, want a refusal naming the Service (not its Route)", err)
 	}
-	if c.Get(deploymentsGVR, Namespace, "controller") == nil {
+	if c.Get(DeploymentsGVR, Namespace, "controller") == nil {
 		t.Fatal("the refusal deleted the runtime")
 	}
 	go func() { // Knative's controller and the garbage collector take the Service's Route

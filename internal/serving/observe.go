@@ -107,7 +107,7 @@ func (in *Installer) listLive(ctx context.Context, desired []*unstructured.Unstr
 			continue
 		}
 		listed[group] = true
-		list, err := in.Clients.Dynamic.Resource(k.GVR).List(ctx, metav1.ListOptions{LabelSelector: releaseLabel + "=" + releaseLabelValue})
+		list, err := in.Clients.Dynamic.Resource(k.GVR).List(ctx, metav1.ListOptions{LabelSelector: ReleaseSelector})
 		if apierrors.IsNotFound(err) {
 			continue // a LIST is only NotFound when the kind's CRD is gone, and its objects with it
 		}

@@ -28,6 +28,13 @@ var (
 	ingressesGVR          = networkingv1alpha1.SchemeGroupVersion.WithResource("ingresses") // KIngresses: Routes program the networking layer through them
 	serverlessServicesGVR = networkingv1alpha1.SchemeGroupVersion.WithResource("serverlessservices")
 	podAutoscalersGVR     = autoscalingv1alpha1.SchemeGroupVersion.WithResource("podautoscalers")
-	deploymentsGVR        = appsv1.SchemeGroupVersion.WithResource("deployments")
 	kubernetesServicesGVR = corev1.SchemeGroupVersion.WithResource("services")
+)
+
+// The runtime's Kubernetes objects the frontends watch.
+var (
+	// DeploymentsGVR are the runtime's Deployments.
+	DeploymentsGVR = appsv1.SchemeGroupVersion.WithResource("deployments")
+	// ConfigMapsGVR are its config maps.
+	ConfigMapsGVR = corev1.SchemeGroupVersion.WithResource("configmaps")
 )

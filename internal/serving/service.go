@@ -87,7 +87,7 @@ var Service = &Kind{
 // revision a Deployment, PodAutoscaler, ServerlessService and Kubernetes
 // Services; per route a KIngress.
 var leftoverKinds = []schema.GroupVersionResource{
-	RoutesGVR, configurationsGVR, RevisionsGVR, deploymentsGVR, podAutoscalersGVR,
+	RoutesGVR, configurationsGVR, RevisionsGVR, DeploymentsGVR, podAutoscalersGVR,
 	serverlessServicesGVR, ingressesGVR, kubernetesServicesGVR,
 }
 
