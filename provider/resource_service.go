@@ -529,7 +529,7 @@ func (r *serviceResource) Read(ctx context.Context, req tfresource.ReadRequest, 
 	if live == nil {
 		return
 	}
-	if prior, ok := observedFromPrivate(ctx, req.Private); ok && prior == observedOf(live, r.version()) {
+	if prior, ok := observedFromPrivate(ctx, req.Private); ok && prior.sameVersion(live, r.version()) {
 		return // the state was computed from this very version: it stands as it is
 	}
 
@@ -565,9 +565,17 @@ type observed struct {
 	Ready bool `json:"ready,omitempty"`
 }
 
+// observedOf is live's version as built by provider; its verdict is left
+// out: it goes with the version (any write gives a new resourceVersion), so
+// a refresh that finds the same version need not judge it again.
 func observedOf(live *unstructured.Unstructured, provider string) observed {
-	ready := serving.Judge(live, live.GetGeneration()).State == serving.Ready
-	return observed{live.GetNamespace(), live.GetName(), string(live.GetUID()), live.GetResourceVersion(), provider, ready}
+	return observed{live.GetNamespace(), live.GetName(), string(live.GetUID()), live.GetResourceVersion(), provider, false}
+}
+
+// sameVersion says live is the version o records, as built by provider.
+func (o observed) sameVersion(live *unstructured.Unstructured, provider string) bool {
+	o.Ready = false
+	return o == observedOf(live, provider)
 }
 
 func observedFromPrivate(ctx context.Context, private interface {
@@ -595,7 +603,9 @@ func (r *serviceResource) observed(ctx context.Context, m *serviceModel, live *u
 	if err1 != nil || err2 != nil || !bytes.Equal(want, got) {
 		return nil
 	}
-	data, _ := json.Marshal(observedOf(live, r.version()))
+	o := observedOf(live, r.version())
+	o.Ready = serving.Judge(live, live.GetGeneration()).State == serving.Ready
+	data, _ := json.Marshal(o)
 	return data
 }
 

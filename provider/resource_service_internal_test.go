@@ -44,8 +44,15 @@ func TestObservedVersion(t *testing.T) {
 	if want := (observed{"default", "hello", "7f1c", "4711", "1.0.0", false}); got != want {
 		t.Errorf("observed %+v, want %+v", got, want)
 	}
-	if got != observedOf(live, r.version()) {
+	if !got.sameVersion(live, r.version()) {
 		t.Error("a refresh of the same object would not match the recorded version")
+	}
+	// Knative's verdict is recorded with the version.
+	ready := live.DeepCopy()
+	ready.Object["status"] = map[string]any{"observedGeneration": int64(0), "conditions": []any{map[string]any{"type": "Ready", "status": "True"}}}
+	var recorded observed
+	if err := json.Unmarshal(r.observed(ctx, &m, ready), &recorded); err != nil || !recorded.Ready || !recorded.sameVersion(ready, r.version()) {
+		t.Errorf("observed of a Ready Service = %+v, %v; want Ready and the same version", recorded, err)
 	}
 
 	if drifted := r.observed(ctx, &m, liveService("kind.local/hello:v2")); drifted != nil {
@@ -54,10 +61,10 @@ func TestObservedVersion(t *testing.T) {
 
 	newer := live.DeepCopy()
 	newer.SetResourceVersion("4712")
-	if observedOf(newer, r.version()) == got {
+	if got.sameVersion(newer, r.version()) {
 		t.Error("a new resourceVersion must not match the recorded one")
 	}
-	if observedOf(live, "1.1.0") == got {
+	if got.sameVersion(live, "1.1.0") {
 		t.Error("another provider version must recompute the state")
 	}
 }

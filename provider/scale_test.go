@@ -42,12 +42,12 @@ func TestAccScale(t *testing.T) {
 		count = n
 	}
 	tf := terraformCLI(t, c)
-	tf.run(t, "apply", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v1", fmt.Sprintf("-var=services=%d", count))
+	run(t, tf, "apply", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v1", fmt.Sprintf("-var=services=%d", count))
 	checkScaleServices(t, clients, count, 1)
-	tf.run(t, "apply", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v2", fmt.Sprintf("-var=services=%d", count))
+	run(t, tf, "apply", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v2", fmt.Sprintf("-var=services=%d", count))
 	checkScaleServices(t, clients, count, 2)
-	tf.run(t, "plan", "-detailed-exitcode", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v2", fmt.Sprintf("-var=services=%d", count))
-	tf.run(t, "destroy", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v2", fmt.Sprintf("-var=services=%d", count))
+	run(t, tf, "plan", "-detailed-exitcode", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v2", fmt.Sprintf("-var=services=%d", count))
+	run(t, tf, "destroy", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=kind.local/hello:v2", fmt.Sprintf("-var=services=%d", count))
 	// The destroy removed the runtime, its CRDs with it: no Service can remain.
 	if err := checkRuntimeRemoved(clients)(nil); err != nil {
 		t.Error(err)
@@ -82,20 +82,8 @@ resource "knative_service" "app" {
 
 // terraformWorkdir is a directory with a configuration and the provider
 // binary, built from this module, installed for terraform as a dev override.
-type terraformWorkdir struct {
-	dir, binary string
-	env         []string
-}
-
-func terraformCLI(t *testing.T, c *acctest.Cluster) *terraformWorkdir {
+func terraformCLI(t *testing.T, c *acctest.Cluster) *acctest.Terraform {
 	t.Helper()
-	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if binary == "" {
-		var err error
-		if binary, err = exec.LookPath("terraform"); err != nil {
-			t.Skip("no terraform binary: set TF_ACC_TERRAFORM_PATH (make test does) or put terraform on PATH")
-		}
-	}
 	dir := t.TempDir()
 	plugins := filepath.Join(dir, "plugins")
 	if out, err := exec.Command("go", "build", "-o", filepath.Join(plugins, "terraform-provider-knative"), "..").CombinedOutput(); err != nil {
@@ -115,35 +103,16 @@ func terraformCLI(t *testing.T, c *acctest.Cluster) *terraformWorkdir {
 	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(provider+scaleConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1", "TF_VAR_serving_version="+acctest.ServingVersion())
-	w := &terraformWorkdir{dir: work, binary: binary, env: env}
+	tf := acctest.NewTerraform(t, work, "TF_CLI_CONFIG_FILE="+rc, "TF_VAR_serving_version="+acctest.ServingVersion())
 	t.Cleanup(func() {
 		// Should a step fail, nothing stays behind.
 		if _, err := os.Stat(filepath.Join(work, "terraform.tfstate")); err == nil {
-			cmd := exec.Command(binary, "destroy", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=x", "-var", "services=0")
-			cmd.Dir, cmd.Env = work, env
+			cmd := exec.Command(tf.Binary, "destroy", "-auto-approve", "-input=false", "-parallelism=50", "-var", "image=x", "-var", "services=0")
+			cmd.Dir, cmd.Env = work, tf.Env
 			_ = cmd.Run()
 		}
 	})
-	return w
-}
-
-// run runs a terraform command and fails the test if it fails; a plan with
-// -detailed-exitcode fails on changes too (exit code 2).
-func (w *terraformWorkdir) run(t *testing.T, args ...string) {
-	t.Helper()
-	cmd := exec.Command(w.binary, args...)
-	cmd.Dir, cmd.Env = w.dir, w.env
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		tail := string(out)
-		if len(tail) > 6000 {
-			tail = "..." + tail[len(tail)-6000:]
-		}
-		t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, tail)
-	}
-	t.Logf("terraform %s: %s", args[0], time.Since(start).Round(100*time.Millisecond))
+	return tf
 }
 
 // checkScaleServices: count Services labelled app=scale, each Ready for its
@@ -175,4 +144,10 @@ func checkScaleServices(t *testing.T, clients *kube.Clients, count int, generati
 		}
 		t.Fatalf("%d of %d Services are not as applied: %s", len(wrong), count, strings.Join(wrong, "; "))
 	}
+}
+
+// run runs a terraform command and logs how long it took.
+func run(t *testing.T, tf *acctest.Terraform, args ...string) {
+	t.Helper()
+	t.Logf("terraform %s: %s", args[0], tf.Run(t, args...).Round(100*time.Millisecond))
 }

@@ -63,7 +63,7 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 	if err != nil {
 		return s.ProviderServer.ReadResource(ctx, req) // the resource reports it
 	}
-	if live != nil && prior == observedOf(live, data.Version) {
+	if live != nil && prior.sameVersion(live, data.Version) {
 		return &tfprotov6.ReadResourceResponse{NewState: req.CurrentState, Private: req.Private}, nil
 	}
 	fetched := &fetchedService{prior.Namespace, prior.Name, live}

@@ -216,11 +216,6 @@ func BenchmarkServiceRefreshCPU(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	timed := func(work func()) time.Duration {
-		start := time.Now()
-		work()
-		return time.Since(start)
-	}
 
 	var unchanged, framework, gets time.Duration
 	b.ResetTimer()
@@ -296,11 +291,6 @@ func BenchmarkServicePlanCPU(b *testing.B) {
 		b.Fatal(err)
 	}
 	first := readService(b, server, &config, nil)
-	timed := func(work func()) time.Duration {
-		start := time.Now()
-		work()
-		return time.Since(start)
-	}
 	var plan, framework, refresh time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N*cpuRounds; i++ {

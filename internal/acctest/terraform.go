@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,24 +20,34 @@ import (
 // ProviderSource is the provider's address in configurations.
 const ProviderSource = "registry.terraform.io/tf-knative/knative"
 
-// Terraform runs the terraform CLI (TF_ACC_TERRAFORM_PATH) against a
-// provider served in this process, as terraform-plugin-testing does, so a
-// benchmark can time whole terraform commands and the provider's share of
-// them in the same run.
+// Terraform runs the terraform CLI (TF_ACC_TERRAFORM_PATH, else terraform on
+// PATH) in a directory with an environment: against a provider built as a
+// binary (the scale test) or served in this process (ServeTerraform), so a
+// test or benchmark can time whole terraform commands.
 type Terraform struct {
 	Binary string
 	Dir    string
-	env    []string
+	Env    []string
+}
+
+// NewTerraform is the CLI in dir, with env added to this process's.
+func NewTerraform(tb testing.TB, dir string, env ...string) *Terraform {
+	tb.Helper()
+	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if binary == "" {
+		var err error
+		if binary, err = exec.LookPath("terraform"); err != nil {
+			tb.Skip("no terraform binary: set TF_ACC_TERRAFORM_PATH (make test does) or put terraform on PATH")
+		}
+	}
+	return &Terraform{Binary: binary, Dir: dir, Env: append(os.Environ(), append([]string{"TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}, env...)...)}
 }
 
 // ServeTerraform serves server in-process until the benchmark ends and
 // returns a terraform CLI for dir that reaches it (TF_REATTACH_PROVIDERS).
 func ServeTerraform(tb testing.TB, dir string, server func() tfprotov6.ProviderServer) *Terraform {
 	tb.Helper()
-	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if binary == "" {
-		tb.Skip("TF_ACC_TERRAFORM_PATH is not set: make bench and make test find or build terraform")
-	}
+	tf := NewTerraform(tb, dir)
 	provider.QuietLogsUnlessAsked() // as main does
 	ctx, cancel := context.WithCancel(context.Background())
 	reattach := make(chan *plugin.ReattachConfig, 1)
@@ -62,19 +73,22 @@ func ServeTerraform(tb testing.TB, dir string, server func() tfprotov6.ProviderS
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Terraform{Binary: binary, Dir: dir, env: append(os.Environ(), "TF_REATTACH_PROVIDERS="+string(value), "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")}
+	tf.Env = append(tf.Env, "TF_REATTACH_PROVIDERS="+string(value))
+	return tf
 }
 
-// Run runs terraform with args in the directory and returns how long it took.
+// Run runs terraform with args in the directory, fails tb if it fails (a
+// plan with -detailed-exitcode fails on changes too: exit code 2), and
+// returns how long it took.
 func (t *Terraform) Run(tb testing.TB, args ...string) time.Duration {
 	tb.Helper()
 	cmd := exec.Command(t.Binary, append(args[:1:1], append([]string{"-no-color"}, args[1:]...)...)...)
-	cmd.Dir, cmd.Env = t.Dir, t.env
+	cmd.Dir, cmd.Env = t.Dir, t.Env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		tb.Fatalf("terraform %v: %v\n%s", args, err, tail(out.String(), 3000))
+		tb.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, tail(out.String(), 6000))
 	}
 	return time.Since(start)
 }
