@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -187,6 +188,123 @@ func TestServiceRefreshKeepsStateOfTheSameVersion(t *testing.T) {
 		t.Errorf("the refresh of a deleted Service made %d GETs, want 1", api.gets.Load()-3)
 	}
 }
+
+// stateJSON is value as terraform stores it in a state file.
+func stateJSON(tb testing.TB, value tftypes.Value) []byte {
+	var plain func(v tftypes.Value) any
+	plain = func(v tftypes.Value) any {
+		if v.IsNull() {
+			return nil
+		}
+		switch {
+		case v.Type().Is(tftypes.String):
+			var s string
+			_ = v.As(&s)
+			return s
+		case v.Type().Is(tftypes.Bool):
+			var b bool
+			_ = v.As(&b)
+			return b
+		case v.Type().Is(tftypes.Number):
+			var n big.Float
+			_ = v.As(&n)
+			return json.Number(n.Text('f', -1))
+		case v.Type().Is(tftypes.Object{}) || v.Type().Is(tftypes.Map{}):
+			var attributes map[string]tftypes.Value
+			_ = v.As(&attributes)
+			out := map[string]any{}
+			for name, a := range attributes {
+				out[name] = plain(a)
+			}
+			return out
+		}
+		var elements []tftypes.Value
+		_ = v.As(&elements)
+		out := []any{}
+		for _, e := range elements {
+			out = append(out, plain(e))
+		}
+		return out
+	}
+	data, err := json.Marshal(plain(value))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+func upgradeService(t *testing.T, server tfprotov6.ProviderServer, version int64, raw []byte) *tfprotov6.UpgradeResourceStateResponse {
+	t.Helper()
+	resp, err := server.UpgradeResourceState(context.Background(), &tfprotov6.UpgradeResourceStateRequest{
+		TypeName: "knative_service", Version: version, RawState: &tfprotov6.RawState{JSON: raw},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// A state stored by the current schema version is upgraded by passing its
+// JSON through, which terraform reads as the value the framework would have
+// answered; a state with an attribute the schema lacks, of the wrong shape or
+// of another version is the framework's.
+func TestUpgradeResourceStatePassesCurrentStatesThrough(t *testing.T) {
+	api, planned := newAPIStandIn(t)
+	server := api.server(t)
+	typ := planned.Type()
+	config, err := tfprotov6.NewDynamicValue(typ, planned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := readService(t, server, &config, nil).NewState.Unmarshal(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := stateJSON(t, state)
+
+	upgraded := upgradeService(t, server, 0, raw)
+	if !bytes.Equal(upgraded.UpgradedState.JSON, raw) || len(upgraded.Diagnostics) > 0 {
+		t.Fatalf("a current state was not passed through: %v", upgraded.Diagnostics)
+	}
+	if value, err := upgraded.UpgradedState.Unmarshal(typ); err != nil || !value.Equal(state) {
+		t.Fatalf("the state passed through reads as %v (%v), want %v", value, err, state)
+	}
+
+	edited := func(edit func(state map[string]any)) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		edit(m)
+		data, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	for name, retired := range map[string][]byte{
+		"top level": edited(func(m map[string]any) { m["retired"] = "x" }),
+		"nested": edited(func(m map[string]any) {
+			m["template"].(map[string]any)["containers"].([]any)[0].(map[string]any)["retired"] = 1
+		}),
+	} {
+		resp := upgradeService(t, server, 0, retired)
+		if resp.UpgradedState.JSON != nil || len(resp.Diagnostics) > 0 {
+			t.Fatalf("%s: a state with an attribute the schema lacks was passed through (%v)", name, resp.Diagnostics)
+		}
+		if value, err := resp.UpgradedState.Unmarshal(typ); err != nil || !value.Equal(state) {
+			t.Fatalf("%s: the framework did not drop the retired attribute: %v", name, err)
+		}
+	}
+	if resp := upgradeService(t, server, 0, edited(func(m map[string]any) { m["name"] = 5 })); resp.UpgradedState != nil && resp.UpgradedState.JSON != nil {
+		t.Fatal("a state of the wrong shape was passed through")
+	}
+	if resp := upgradeService(t, server, 1, raw); !hasError(resp.Diagnostics) {
+		t.Fatal("a state of another schema version was passed through")
+	}
+}
+
+func hasError(diags []*tfprotov6.Diagnostic) bool { return diagnosticsError(diags) != nil }
 
 // cpuRounds are the rounds of each iteration of the CPU benchmarks, so that
 // make bench runs every provider benchmark once (-benchtime 1x) and these
