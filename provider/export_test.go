@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -54,12 +55,17 @@ func EmptyProviderConfig() (*tfprotov6.DynamicValue, error) {
 // MinimalServicePlan is the plan of a minimal Service like the quickstart's,
 // and the object the resource applies for it.
 func MinimalServicePlan(name string) (tfsdk.Plan, map[string]any, error) {
+	return ServicePlan(name, "kind.local/hello:v1")
+}
+
+// ServicePlan is MinimalServicePlan with another image.
+func ServicePlan(name, image string) (tfsdk.Plan, map[string]any, error) {
 	ctx := context.Background()
 	var s tfresource.SchemaResponse
 	(&serviceResource{}).Schema(ctx, tfresource.SchemaRequest{}, &s)
 	plan := tfsdk.Plan{Schema: s.Schema, Raw: tftypes.NewValue(s.Schema.Type().TerraformType(ctx), nil)}
 	template := fromKube(templateAttribute().GetType(), map[string]any{
-		"containers": []any{map[string]any{"image": "kind.local/hello:v1"}},
+		"containers": []any{map[string]any{"image": image}},
 	}, nil)
 	for attribute, value := range map[string]any{
 		"name": name, "namespace": "default", "template": template, "wait_for_ready": true, "cluster_local": false,
@@ -73,4 +79,18 @@ func MinimalServicePlan(name string) (tfsdk.Plan, map[string]any, error) {
 		return plan, nil, fmt.Errorf("%v", diags)
 	}
 	return plan, m.toObject(ctx).Object, nil
+}
+
+// FrameworkOf is the plugin framework's server behind the provider's server,
+// without its shortcuts.
+func FrameworkOf(s tfprotov6.ProviderServer) tfprotov6.ProviderServer {
+	return s.(*server).ProviderServer
+}
+
+// WithValidatedConfig is private as an apply by the bench build that found
+// config valid leaves it.
+func WithValidatedConfig(private []byte, typeName string, config *tfprotov6.DynamicValue) []byte {
+	entry, _ := json.Marshal(validatedConfig{Digest: configurationDigest(typeName, config), Build: "bench"})
+	data, _ := withPrivateEntry(private, validatedConfigKey, entry)
+	return data
 }
