@@ -77,8 +77,10 @@ func (l lifecycle) objects(diags *diag.Diagnostics) *serving.Objects {
 // object is recorded in state even when Knative fails it, so the user can fix
 // forward. It returns the live object the state reflects; nil when nothing
 // was written. explain may add to Knative's message of a failure.
-func (l lifecycle) converge(ctx context.Context, timeout time.Duration, creating bool, plan objectModel, state *tfsdk.State, diags *diag.Diagnostics,
-	explain func(*serving.NotReadyError) string) *unstructured.Unstructured {
+// With private, it records the version of the object the state reflects
+// (recordObserved).
+func (l lifecycle) converge(ctx context.Context, timeout time.Duration, creating bool, plan objectModel, state *tfsdk.State, private privateState,
+	diags *diag.Diagnostics, explain func(*serving.NotReadyError) string) *unstructured.Unstructured {
 	objects := l.objects(diags)
 	if objects == nil {
 		return nil
@@ -123,6 +125,7 @@ func (l lifecycle) converge(ctx context.Context, timeout time.Duration, creating
 	if !creating {
 		l.keepPlannedStatus(ctx, &planned, state, diags)
 	}
+	l.recordObserved(ctx, private, plan, live, diags)
 	var notReady *serving.NotReadyError
 	switch {
 	case errors.As(err, &notReady):

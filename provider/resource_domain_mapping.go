@@ -213,7 +213,8 @@ func (r *domainMappingResource) applyAndWait(ctx context.Context, timeout time.D
 		return fmt.Sprintf(". With claim_domain = false, a ClusterDomainClaim named %s must give namespace %q the domain "+
 			"(or config-network's autocreate-cluster-domain-claims must be true).", domain, namespace)
 	}
-	live := r.lifecycle().converge(ctx, timeout, creating, plan, state, diags, explain)
+	// No observed version: the state also reflects the domain's claim.
+	live := r.lifecycle().converge(ctx, timeout, creating, plan, state, nil, diags, explain)
 	if live == nil && creating && plan.ClaimDomain.ValueBool() {
 		if err := claims.Unclaim(context.WithoutCancel(ctx), domain, namespace); err != nil {
 			diags.AddWarning("The domain claim was not released", err.Error())

@@ -167,7 +167,7 @@ func (r *routeResource) Create(ctx context.Context, req tfresource.CreateRequest
 	timeout, diags := plan.Timeouts.Create(ctx, routeCreateTimeout)
 	resp.Diagnostics.Append(diags...)
 	if !resp.Diagnostics.HasError() {
-		r.lifecycle().converge(ctx, timeout, true, &plan, &resp.State, &resp.Diagnostics, nil)
+		r.lifecycle().converge(ctx, timeout, true, &plan, &resp.State, resp.Private, &resp.Diagnostics, nil)
 	}
 }
 
@@ -177,21 +177,24 @@ func (r *routeResource) Update(ctx context.Context, req tfresource.UpdateRequest
 	timeout, diags := plan.Timeouts.Update(ctx, routeUpdateTimeout)
 	resp.Diagnostics.Append(diags...)
 	if !resp.Diagnostics.HasError() {
-		r.lifecycle().converge(ctx, timeout, false, &plan, &resp.State, &resp.Diagnostics, nil)
+		r.lifecycle().converge(ctx, timeout, false, &plan, &resp.State, resp.Private, &resp.Diagnostics, nil)
 	}
 }
 
 func (r *routeResource) Read(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) {
+	l := r.lifecycle()
+	live := l.readChanged(ctx, req, resp)
+	if live == nil {
+		return
+	}
 	var state routeModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	l := r.lifecycle()
-	if live := l.get(ctx, state.Namespace.ValueString(), state.Name.ValueString(), &resp.State, &resp.Diagnostics); live != nil {
-		l.refresh(ctx, &state, live, state.Traffic == nil)
-		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-	}
+	l.refresh(ctx, &state, live, state.Traffic == nil)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	l.recordObserved(ctx, resp.Private, &state, live, &resp.Diagnostics)
 }
 
 func (r *routeResource) Delete(ctx context.Context, req tfresource.DeleteRequest, resp *tfresource.DeleteResponse) {

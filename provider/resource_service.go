@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -500,39 +499,15 @@ func (r *serviceResource) applyAndWait(ctx context.Context, timeout time.Duratio
 	if diags.HasError() {
 		return
 	}
-	live := r.lifecycle().converge(ctx, timeout, creating, plan, state, diags, nil)
-	if live != nil && private != nil {
-		diags.Append(private.SetKey(ctx, observedKey, r.observed(ctx, plan, live))...)
-	}
-}
-
-// privateState is the framework's private state of a resource.
-type privateState interface {
-	SetKey(context.Context, string, []byte) diag.Diagnostics
+	r.lifecycle().converge(ctx, timeout, creating, plan, state, private, diags, nil)
 }
 
 func (r *serviceResource) Read(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) {
-	var namespace, name types.String
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
 	l := r.lifecycle()
-	live, fetched := fetchedFrom(ctx, namespace.ValueString(), name.ValueString())
-	if fetched && live == nil {
-		resp.State.RemoveResource(ctx)
-	}
-	if !fetched {
-		live = l.get(ctx, namespace.ValueString(), name.ValueString(), &resp.State, &resp.Diagnostics)
-	}
+	live := l.readChanged(ctx, req, resp)
 	if live == nil {
 		return
 	}
-	if prior, ok := observedFromPrivate(ctx, req.Private); ok && prior.sameVersion(live, r.version()) {
-		return // the state was computed from this very version: it stands as it is
-	}
-
 	var state serviceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
@@ -540,73 +515,7 @@ func (r *serviceResource) Read(ctx context.Context, req tfresource.ReadRequest, 
 	}
 	l.refresh(ctx, &state, live, state.Template == nil)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-	if resp.Private != nil {
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, observedKey, r.observed(ctx, &state, live))...)
-	}
-}
-
-// observedKey names the private state entry that records which version of the
-// live Service (uid and resourceVersion) the state was computed from, and by
-// which provider build. Kubernetes gives an object a new resourceVersion on
-// every write, so a refresh that GETs the same version has nothing to
-// recompute and leaves the state as it is: decoding and re-encoding this
-// large schema costs several times the GET itself.
-const observedKey = "observed"
-
-type observed struct {
-	Namespace       string `json:"namespace"`
-	Name            string `json:"name"`
-	UID             string `json:"uid"`
-	ResourceVersion string `json:"resourceVersion"`
-	Provider        string `json:"provider"`
-	// Ready is Knative's verdict on that version, as the state's ready
-	// attribute records it: the plan of an unchanged Service that is not
-	// Ready is an update (see lifecycle.notReady), which the framework plans.
-	Ready bool `json:"ready,omitempty"`
-}
-
-// observedOf is live's version as built by provider; its verdict is left
-// out: it goes with the version (any write gives a new resourceVersion), so
-// a refresh that finds the same version need not judge it again.
-func observedOf(live *unstructured.Unstructured, provider string) observed {
-	return observed{live.GetNamespace(), live.GetName(), string(live.GetUID()), live.GetResourceVersion(), provider, false}
-}
-
-// sameVersion says live is the version o records, as built by provider.
-func (o observed) sameVersion(live *unstructured.Unstructured, provider string) bool {
-	o.Ready = false
-	return o == observedOf(live, provider)
-}
-
-func observedFromPrivate(ctx context.Context, private interface {
-	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
-}) (observed, bool) {
-	var o observed
-	data, _ := private.GetKey(ctx, observedKey)
-	return o, data != nil && json.Unmarshal(data, &o) == nil
-}
-
-func (r *serviceResource) version() string {
-	if r.data == nil {
-		return ""
-	}
-	return r.data.Version
-}
-
-// observed is the observed version to record with state m, or nil when a
-// refresh of live would not reproduce m (live differs from what m sets, such
-// as a value the webhook rewrote): then the next refresh recomputes and shows it.
-func (r *serviceResource) observed(ctx context.Context, m *serviceModel, live *unstructured.Unstructured) []byte {
-	desired := m.toObject(ctx).Object
-	want, err1 := json.Marshal(desired)
-	got, err2 := json.Marshal(serving.Project(desired, live.Object))
-	if err1 != nil || err2 != nil || !bytes.Equal(want, got) {
-		return nil
-	}
-	o := observedOf(live, r.version())
-	o.Ready = serving.Judge(live, live.GetGeneration()).State == serving.Ready
-	data, _ := json.Marshal(o)
-	return data
+	l.recordObserved(ctx, resp.Private, &state, live, &resp.Diagnostics)
 }
 
 func (r *serviceResource) Delete(ctx context.Context, req tfresource.DeleteRequest, resp *tfresource.DeleteResponse) {

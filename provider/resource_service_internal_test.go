@@ -32,7 +32,7 @@ func TestObservedVersion(t *testing.T) {
 		_ = unstructured.SetNestedField(live.Object, int64(300), "spec", "template", "spec", "timeoutSeconds")
 		return live
 	}
-	r := &serviceResource{data: &ProviderData{Version: "1.0.0"}}
+	r := (&serviceResource{data: &ProviderData{Version: "1.0.0"}}).lifecycle()
 
 	live := liveService("kind.local/hello:v1")
 	var got observed

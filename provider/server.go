@@ -22,8 +22,8 @@ import (
 // NewServer is the provider's protocol 6 server: the plugin framework's, with
 // shortcuts for what a plan asks of every unchanged resource, which the
 // framework's generic decoding, checks and re-encoding of the large schemas
-// make costly (BenchmarkServicePlanCPU: about 1.3 ms of CPU per state upgrade,
-// 3 per refresh, 25 per plan, against a GET's 0.3):
+// make costly (BenchmarkServicePlanCPU: 17 ms of CPU for a knative_service's
+// upgrade, refresh, validation and plan, against a GET's 0.5):
 //
 //   - A state stored by the current schema version needs no upgrade, and
 //     terraform reads the answer as JSON as well as msgpack: the stored JSON
@@ -34,11 +34,12 @@ import (
 //     configuration alone, and the apply records that it was clean in the
 //     resource's private state, which the refresh before each validation
 //     brings in (validatedConfigKey).
-//   - A plan refreshes every knative_service, and when the live Service is
-//     still the version its state was computed from (which the resource
-//     records in private state), the answer is the prior state itself.
+//   - A plan refreshes every knative_service and knative_route
+//     (observedKinds), and when the live object is still the version its
+//     state was computed from (which the resource records in private state,
+//     observed.go), the answer is the prior state itself.
 //   - A plan whose proposed new state is the prior state (the configuration
-//     changes nothing) of a Service that was Ready is that state: the
+//     changes nothing) of such an object that was Ready is that state: the
 //     framework and the resource's ModifyPlan would plan no change (no plan
 //     modifier fires without a change, the plan-time dry-run and checks run
 //     only for changes).
@@ -290,7 +291,8 @@ func allFit(value any, element tftypes.Type) bool {
 func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
 	entries := privateEntries(req.Private)
 	s.learnValidated(entries)
-	if req.TypeName != "knative_service" || req.CurrentState == nil {
+	kind, shortcut := observedKinds[req.TypeName]
+	if !shortcut || req.CurrentState == nil {
 		return s.ProviderServer.ReadResource(ctx, req)
 	}
 	prior, ok := observedIn(entries)
@@ -302,19 +304,24 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 	if err != nil {
 		return s.ProviderServer.ReadResource(ctx, req)
 	}
-	live, err := serving.Service.On(clients).Get(ctx, prior.Namespace, prior.Name)
+	live, err := kind.On(clients).Get(ctx, prior.Namespace, prior.Name)
 	if err != nil {
 		return s.ProviderServer.ReadResource(ctx, req) // the resource reports it
 	}
 	if live != nil && prior.sameVersion(live, data.Version) {
 		return &tfprotov6.ReadResourceResponse{NewState: req.CurrentState, Private: req.Private}, nil
 	}
-	fetched := &fetchedService{prior.Namespace, prior.Name, live}
-	return s.ProviderServer.ReadResource(context.WithValue(ctx, fetchedServiceKey{}, fetched), req)
+	fetched := &fetchedObject{prior.Namespace, prior.Name, live}
+	return s.ProviderServer.ReadResource(context.WithValue(ctx, fetchedObjectKey{}, fetched), req)
 }
 
+// observedKinds are the resource types whose state is computed from their
+// Knative object alone and that record its observed version (observed.go).
+// A knative_domain_mapping's state also reflects its domain's claim.
+var observedKinds = map[string]*serving.Kind{"knative_service": serving.Service, "knative_route": serving.Route}
+
 func (s *server) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
-	if req.TypeName == "knative_service" && unchanged(req.PriorState, req.ProposedNewState) {
+	if _, shortcut := observedKinds[req.TypeName]; shortcut && unchanged(req.PriorState, req.ProposedNewState) {
 		if prior, ok := observedIn(privateEntries(req.PriorPrivate)); ok && prior.Ready {
 			return &tfprotov6.PlanResourceChangeResponse{PlannedState: req.PriorState, PlannedPrivate: req.PriorPrivate}, nil
 		}
@@ -340,18 +347,18 @@ func observedIn(entries map[string][]byte) (observed, bool) {
 	return o, o.Name != "" && o.ResourceVersion != ""
 }
 
-// fetchedService carries a Service the shortcut already read (live nil: not
+// fetchedObject carries an object the shortcut already read (live nil: not
 // found) to the resource's Read, so that a refresh stays one GET.
-type fetchedService struct {
+type fetchedObject struct {
 	namespace, name string
 	live            *unstructured.Unstructured
 }
 
-type fetchedServiceKey struct{}
+type fetchedObjectKey struct{}
 
-// fetchedFrom is the Service namespace/name the shortcut read, if it did.
+// fetchedFrom is the object namespace/name the shortcut read, if it did.
 func fetchedFrom(ctx context.Context, namespace, name string) (*unstructured.Unstructured, bool) {
-	f, ok := ctx.Value(fetchedServiceKey{}).(*fetchedService)
+	f, ok := ctx.Value(fetchedObjectKey{}).(*fetchedObject)
 	if !ok || f.namespace != namespace || f.name != name {
 		return nil, false
 	}

@@ -36,9 +36,9 @@ func (f *frameworkStandIn) PlanResourceChange(context.Context, *tfprotov6.PlanRe
 	return &tfprotov6.PlanResourceChangeResponse{}, nil
 }
 
-// The plan shortcut answers only an unchanged knative_service whose recorded
+// The plan shortcut answers only an unchanged knative_service or knative_route whose recorded
 // version Knative had Ready; everything else is the framework's.
-func TestPlanShortcutTakesOnlyUnchangedReadyServices(t *testing.T) {
+func TestPlanShortcutTakesOnlyUnchangedReadyObjects(t *testing.T) {
 	private := func(o observed) []byte {
 		entry, _ := json.Marshal(o)
 		data, _ := json.Marshal(map[string][]byte{observedKey: entry})
@@ -60,7 +60,8 @@ func TestPlanShortcutTakesOnlyUnchangedReadyServices(t *testing.T) {
 		{name: "not Ready", typeName: "knative_service", prior: state, proposed: state, private: notReady, wantFramework: true},
 		{name: "no recorded version", typeName: "knative_service", prior: state, proposed: state, wantFramework: true},
 		{name: "a create", typeName: "knative_service", proposed: state, private: ready, wantFramework: true},
-		{name: "another resource", typeName: "knative_route", prior: state, proposed: state, private: ready, wantFramework: true},
+		{name: "a route", typeName: "knative_route", prior: state, proposed: state, private: ready},
+		{name: "another resource", typeName: "knative_domain_mapping", prior: state, proposed: state, private: ready, wantFramework: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			framework := &frameworkStandIn{}
