@@ -5,14 +5,22 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
-	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
@@ -22,20 +30,31 @@ import (
 )
 
 // BenchmarkCrossplaneServices creates Service managed resources (200, or
-// KNATIVE_BENCH_MRS) and waits until every one is Ready, with the Crossplane
-// provider's defaults (50 reconciles per second; polled every 2 s until
-// Knative decides), and, alternately, the same Services through the Terraform provider's
-// protocol server at terraform's default parallelism (goal: within 1.2x).
-// Then, with every managed resource in sync, it counts the controllers'
-// requests to the target cluster over three polls (goal: no writes, at most
-// one read per managed resource per poll).
+// KNATIVE_BENCH_MRS) spread over 20 namespaces (KNATIVE_BENCH_MR_NAMESPACES)
+// and waits until every one is Ready, with the Crossplane provider's defaults
+// but for a 10-minute poll (drift and Knative's verdict reach it through its
+// watches of the target cluster), and, alternately, the same Services through
+// the Terraform provider's protocol server at terraform's default parallelism
+// (goal: within 1.2x). The bench's own watches of the Knative Services and of
+// the managed resources time, per Service, how long Knative's Ready verdict
+// takes to reach its managed resource (goal: 1 s), against the latency of a
+// plain watch. Then it edits a managed field of the Services out of band 100
+// times (KNATIVE_BENCH_EDITS), one at a time, and times each revert (goal: p95
+// within 5 s). Then, with everything in sync, it counts the controllers'
+// requests to the target cluster and the process's CPU over 5 idle minutes
+// (KNATIVE_BENCH_IDLE; goals: no writes, at most 0.2 reads per managed
+// resource per minute, half a core), and reports the process's peak RSS
+// (controllers and harness; goal: 300 MiB).
 func BenchmarkCrossplaneServices(b *testing.B) {
 	count := benchInt("KNATIVE_BENCH_MRS", 200)
-	const namespace, poll = "bench-xp", 5 * time.Second
+	spread := min(count, benchInt("KNATIVE_BENCH_MR_NAMESPACES", 20))
+	edits := benchInt("KNATIVE_BENCH_EDITS", 100)
+	idle := benchDuration("KNATIVE_BENCH_IDLE", 5*time.Minute)
+	const poll = 10 * time.Minute
 	c, server, _ := benchServiceServer(b)
 	var reads, writes atomic.Int64
 	x := acctest.StartCrossplane(b, c, acctest.CrossplaneOptions{
-		Namespace: namespace, PollInterval: poll, ReadyPoll: benchDuration("KNATIVE_BENCH_READY_POLL", controller.DefaultReadyPoll),
+		Namespace: "bench-xp", PollInterval: poll, ReadyPoll: controller.WatchedReadyPoll, WatchTargets: true, QuietLogs: true,
 		MaxReconcileRate: benchInt("KNATIVE_BENCH_RECONCILE_RATE", controller.DefaultMaxReconcileRate),
 		TargetTransport: acctest.Counting(func(r *http.Request) {
 			if r.Method == http.MethodGet {
@@ -46,53 +65,78 @@ func BenchmarkCrossplaneServices(b *testing.B) {
 		}),
 	})
 	ctx := context.Background()
+	namespaces := make([]string, spread)
+	for k := range namespaces {
+		namespaces[k] = fmt.Sprintf("bench-xp-%d", k)
+		x.Apply(b, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespaces[k]}})
+	}
+	seen := watchServices(b, x)
 
 	var crossplane, terraform time.Duration
-	var phases phaseTimes
-	var readsPerPoll, writesPerPoll float64
+	var readyDelays, watchLatencies, reverts []time.Duration
+	var readsPerMinute, writesPerMinute, idleCores float64
 	for i := 0; i < b.N; i++ {
 		prefix := fmt.Sprintf("bench-xp-%d", i)
+		name := func(n int) (namespace, name string) {
+			return namespaces[n%spread], fmt.Sprintf("%s-%d", prefix, n)
+		}
 		start := time.Now()
 		inParallel(b, count, func(n int) error {
-			mg := acctest.Decode(b, fmt.Sprintf(`
+			namespace, name := name(n)
+			return x.Client.Create(ctx, acctest.Decode(b, fmt.Sprintf(`
 apiVersion: serving.knative.m.crossplane.io/v1alpha1
 kind: Service
-metadata: {name: %s-%d, namespace: %s}
+metadata: {name: %s, namespace: %s}
 spec:
-  providerConfigRef: {kind: ProviderConfig, name: target}
+  providerConfigRef: {kind: ClusterProviderConfig, name: default}
   forProvider:
     spec:
       template:
         spec:
           containers:
           - image: kind.local/hello:v1
-`, prefix, n, namespace))
-			return x.Client.Create(ctx, mg)
+`, name, namespace)))
 		})
 		acctest.Eventually(b, 30*time.Minute, fmt.Sprintf("%d Service managed resources Ready", count), func() (bool, string) {
-			ready, err := readyServices(ctx, x.Client, namespace)
-			return err == nil && ready == count, fmt.Sprintf("%d of %d Ready (%v)", ready, count, err)
+			ready := seen.readyManaged(prefix)
+			return ready == count, fmt.Sprintf("%d of %d Ready", ready, count)
 		})
 		crossplane += time.Since(start)
 		b.StopTimer()
-		phases.add(b, ctx, x, namespace)
+		for n := 0; n < count; n++ {
+			namespace, name := name(n)
+			readyDelays = append(readyDelays, seen.readyDelay(namespace, name))
+		}
 
+		// Out-of-band edits of a managed field, one at a time.
+		for e := 0; e < edits; e++ {
+			namespace, name := name(e % count)
+			latency, revert := seen.editAndWaitForRevert(b, x, namespace, name, fmt.Sprintf("kind.local/drift:%d", e))
+			watchLatencies = append(watchLatencies, latency)
+			reverts = append(reverts, revert)
+		}
+
+		// In sync and idle.
 		reads.Store(0)
 		writes.Store(0)
-		time.Sleep(3 * poll)
-		polls := float64(count) * 3
-		readsPerPoll += float64(reads.Load()) / polls
-		writesPerPoll += float64(writes.Load()) / polls
+		before := cpuTime()
+		time.Sleep(idle)
+		minutes := idle.Minutes() * float64(count)
+		readsPerMinute += float64(reads.Load()) / minutes
+		writesPerMinute += float64(writes.Load()) / minutes
+		idleCores += (cpuTime() - before).Seconds() / idle.Seconds()
 
-		if err := x.Client.DeleteAllOf(ctx, &servingv1alpha1.Service{}, client.InNamespace(namespace)); err != nil {
-			b.Fatal(err)
+		for _, namespace := range namespaces {
+			if err := x.Client.DeleteAllOf(ctx, &servingv1alpha1.Service{}, client.InNamespace(namespace)); err != nil {
+				b.Fatal(err)
+			}
 		}
 		acctest.Eventually(b, 30*time.Minute, "the managed resources and their Knative Services deleted", func() (bool, string) {
 			list := &servingv1alpha1.ServiceList{}
-			if err := x.Client.List(ctx, list, client.InNamespace(namespace)); err != nil {
+			if err := x.Client.List(ctx, list); err != nil {
 				return false, err.Error()
 			}
-			live, err := x.Clients.Dynamic.Resource(serving.ServicesGVR).Namespace(namespace).List(ctx, metav1.ListOptions{})
+			live, err := x.Clients.Dynamic.Resource(serving.ServicesGVR).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return false, err.Error()
 			}
@@ -108,27 +152,161 @@ spec:
 		b.StartTimer()
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(crossplane.Milliseconds())/float64(b.N), "crossplane-ms/all-ready")
-	b.ReportMetric(float64(terraform.Milliseconds())/float64(b.N), "terraform-ms/all-ready")
+	n := float64(b.N)
+	b.ReportMetric(crossplane.Seconds()/n, "crossplane-s/all-ready")
+	b.ReportMetric(terraform.Seconds()/n, "terraform-s/all-ready")
 	b.ReportMetric(crossplane.Seconds()/terraform.Seconds(), "ratio-vs-terraform")
-	phases.report(b)
-	b.ReportMetric(readsPerPoll/float64(b.N), "reads/mr/poll")
-	b.ReportMetric(writesPerPoll/float64(b.N), "writes/mr/poll")
+	watch := percentile(watchLatencies, 95)
+	b.ReportMetric(percentile(readyDelays, 95).Seconds(), "ready-delay-p95-s")
+	b.ReportMetric(percentile(readyDelays, 100).Seconds(), "ready-delay-max-s")
+	b.ReportMetric(watch.Seconds(), "plain-watch-p95-s")
+	b.ReportMetric(percentile(reverts, 95).Seconds(), "revert-p95-s")
+	b.ReportMetric(percentile(reverts, 95).Seconds()/watch.Seconds(), "revert-p95-ratio-vs-plain-watch")
+	b.ReportMetric(readsPerMinute/n, "idle-reads/mr/min")
+	b.ReportMetric(writesPerMinute/n, "idle-writes/mr/min")
+	b.ReportMetric(idleCores/n, "idle-cores")
+	var usage syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &usage) == nil {
+		b.ReportMetric(float64(usage.Maxrss)/1024, "process-peak-rss-MiB")
+	}
 }
 
-// readyServices counts the Service managed resources of namespace that are Ready.
-func readyServices(ctx context.Context, c client.Client, namespace string) (int, error) {
-	list := &servingv1alpha1.ServiceList{}
-	if err := c.List(ctx, list, client.InNamespace(namespace)); err != nil {
-		return 0, err
+// percentile is the p-th percentile of durations (nearest rank).
+func percentile(durations []time.Duration, p int) time.Duration {
+	if len(durations) == 0 {
+		return 0
 	}
+	sorted := slices.Clone(durations)
+	slices.Sort(sorted)
+	rank := (p*len(sorted) + 99) / 100
+	return sorted[max(rank, 1)-1]
+}
+
+// serviceWatch is what the bench's own watches saw: when each Knative Service
+// and each Service managed resource was first Ready, and the images the
+// Knative Services had, as they changed.
+type serviceWatch struct {
+	mu           sync.Mutex
+	knativeReady map[string]time.Time // namespace/name
+	managedReady map[string]time.Time
+	images       map[string][]imageSeen // each change, in order
+	imageChanged *sync.Cond
+}
+
+type imageSeen struct {
+	image string
+	at    time.Time
+}
+
+func watchServices(b *testing.B, x *acctest.Crossplane) *serviceWatch {
+	w := &serviceWatch{knativeReady: map[string]time.Time{}, managedReady: map[string]time.Time{}, images: map[string][]imageSeen{}}
+	w.imageChanged = sync.NewCond(&w.mu)
+	ctx, stop := context.WithCancel(context.Background())
+	b.Cleanup(stop)
+	factory := dynamicinformer.NewDynamicSharedInformerFactory(x.Clients.Dynamic, 0)
+	on := func(gvr schema.GroupVersionResource, seen func(u *unstructured.Unstructured, at time.Time)) {
+		handler := func(obj any) {
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				seen(u, time.Now())
+			}
+		}
+		if _, err := factory.ForResource(gvr).Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: handler, UpdateFunc: func(_, obj any) { handler(obj) },
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	on(serving.ServicesGVR, func(u *unstructured.Unstructured, at time.Time) {
+		key := u.GetNamespace() + "/" + u.GetName()
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if _, ok := w.knativeReady[key]; !ok && serving.Judge(u, u.GetGeneration()).State == serving.Ready {
+			w.knativeReady[key] = at
+		}
+		containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+		if len(containers) > 0 {
+			image, _ := containers[0].(map[string]any)["image"].(string)
+			if seen := w.images[key]; len(seen) == 0 || seen[len(seen)-1].image != image {
+				w.images[key] = append(seen, imageSeen{image, at})
+				w.imageChanged.Broadcast()
+			}
+		}
+	})
+	on(servingv1alpha1.SchemeGroupVersion.WithResource("services"), func(u *unstructured.Unstructured, at time.Time) {
+		key := u.GetNamespace() + "/" + u.GetName()
+		conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conditions {
+			if c, _ := c.(map[string]any); c["type"] == "Ready" && c["status"] == "True" {
+				w.mu.Lock()
+				if _, ok := w.managedReady[key]; !ok {
+					w.managedReady[key] = at
+				}
+				w.mu.Unlock()
+			}
+		}
+	})
+	factory.Start(ctx.Done())
+	factory.WaitForCacheSync(ctx.Done())
+	return w
+}
+
+// readyManaged counts the managed resources named prefix-... seen Ready.
+func (w *serviceWatch) readyManaged(prefix string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	ready := 0
-	for i := range list.Items {
-		if list.Items[i].GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue {
+	for key := range w.managedReady {
+		if _, name, _ := strings.Cut(key, "/"); strings.HasPrefix(name, prefix+"-") {
 			ready++
 		}
 	}
-	return ready, nil
+	return ready
+}
+
+// readyDelay is how long after the bench saw Knative's Service Ready it saw
+// its managed resource Ready.
+func (w *serviceWatch) readyDelay(namespace, name string) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := namespace + "/" + name
+	return max(w.managedReady[key].Sub(w.knativeReady[key]), 0)
+}
+
+// editAndWaitForRevert sets the image of a Knative Service out of band, as
+// another field manager, and waits until the bench's watch sees the provider
+// set it back. It returns how long the watch took to see the edit (a plain
+// watch's latency) and the revert, both from the edit's request.
+func (w *serviceWatch) editAndWaitForRevert(b *testing.B, x *acctest.Crossplane, namespace, name, image string) (latency, revert time.Duration) {
+	key := namespace + "/" + name
+	w.mu.Lock()
+	seen := len(w.images[key])
+	managed := w.images[key][seen-1].image
+	w.mu.Unlock()
+	patch := fmt.Sprintf(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":%q}]`, image)
+	start := time.Now()
+	if _, err := x.Clients.Dynamic.Resource(serving.ServicesGVR).Namespace(namespace).Patch(context.Background(), name,
+		types.JSONPatchType, []byte(patch), metav1.PatchOptions{FieldManager: "bench-drift"}); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.AfterFunc(2*time.Minute, func() { w.mu.Lock(); w.imageChanged.Broadcast(); w.mu.Unlock() })
+	defer deadline.Stop()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		for _, seen := range w.images[key][seen:] {
+			switch {
+			case seen.image == image && latency == 0:
+				latency = seen.at.Sub(start)
+			case seen.image == managed && latency != 0:
+				return latency, seen.at.Sub(start)
+			}
+		}
+		if time.Since(start) > 2*time.Minute {
+			b.Fatalf("the edit of %s was not reverted in 2 minutes (images since: %v)", key, w.images[key][seen:])
+		}
+		latency = 0
+		w.imageChanged.Wait()
+	}
 }
 
 // benchInt is the number in the environment variable env, or def.
@@ -144,47 +322,4 @@ func benchDuration(env string, def time.Duration) time.Duration {
 		return d
 	}
 	return def
-}
-
-// phaseTimes splits the Crossplane path by the objects' own timestamps (whole
-// seconds): managed resource created -> Knative Service created (the
-// controller's create) -> Knative Service Ready (Knative) -> managed resource
-// Ready (the observe that sees it).
-type phaseTimes struct {
-	create, knative, observe time.Duration
-	n                        int
-}
-
-func (p *phaseTimes) add(b *testing.B, ctx context.Context, x *acctest.Crossplane, namespace string) {
-	list := &servingv1alpha1.ServiceList{}
-	if err := x.Client.List(ctx, list, client.InNamespace(namespace)); err != nil {
-		b.Fatal(err)
-	}
-	for _, mg := range list.Items {
-		live, err := serving.Service.On(x.Clients).Get(ctx, namespace, mg.Name)
-		if err != nil || live == nil {
-			b.Fatalf("the Knative Service of %s: %v", mg.Name, err)
-		}
-		knativeReady := time.Time{}
-		for _, c := range mg.Status.AtProvider.Conditions {
-			if c.Type == "Ready" {
-				knativeReady = c.LastTransitionTime.Inner.Time
-			}
-		}
-		created := live.GetCreationTimestamp().Time
-		p.create += created.Sub(mg.CreationTimestamp.Time)
-		p.knative += knativeReady.Sub(created)
-		p.observe += mg.GetCondition(xpv2.TypeReady).LastTransitionTime.Sub(knativeReady)
-		p.n++
-	}
-}
-
-func (p *phaseTimes) report(b *testing.B) {
-	if p.n == 0 {
-		return
-	}
-	n := float64(p.n)
-	b.ReportMetric(p.create.Seconds()/n, "s-to-create/mr")
-	b.ReportMetric(p.knative.Seconds()/n, "s-knative-to-ready/mr")
-	b.ReportMetric(p.observe.Seconds()/n, "s-to-observe-ready/mr")
 }

@@ -99,40 +99,54 @@ func BenchmarkServiceRefresh(b *testing.B) {
 	deleteServices(b, server, states)
 }
 
-// BenchmarkServiceApply creates 50 Services (KNATIVE_BENCH_APPLY_SERVICES) and waits until they are Ready, as
-// an apply does, and, alternately, runs `kubectl apply` of the same Services
-// and `kubectl wait --for=condition=Ready` (goal: within 1.1x).
-func BenchmarkServiceApply(b *testing.B) {
-	count := benchInt("KNATIVE_BENCH_APPLY_SERVICES", 50)
+// BenchmarkServiceLifecycle takes 50 Services (KNATIVE_BENCH_LIFECYCLE_SERVICES)
+// through an apply, an image update and a destroy as terraform does (each
+// waits: Ready, the new revision Ready, gone with everything Knative derived
+// from it) and, alternately, the same Services under other names through
+// kubectl: `apply --server-side` and `wait --for=condition=Ready`, the same
+// for the new image (after waiting for Knative to observe it), and `delete
+// --cascade=foreground --wait` (goal: each within 1.1x).
+func BenchmarkServiceLifecycle(b *testing.B) {
+	count := benchInt("KNATIVE_BENCH_LIFECYCLE_SERVICES", 50)
 	c, server, _ := benchServiceServer(b)
 	kubectl := acctest.Kubectl(b)
 	dir := b.TempDir()
 
-	var provider, baseline time.Duration
+	var apply, update, destroy, kubectlApply, kubectlUpdate, kubectlDestroy time.Duration
 	for i := 0; i < b.N; i++ {
-		prefix := fmt.Sprintf("bench-apply-%d", i)
-		start := time.Now()
-		states := createServices(b, server, prefix, count)
-		provider += time.Since(start)
-		b.StopTimer()
-		deleteServices(b, server, states)
+		prefix := fmt.Sprintf("bench-lifecycle-%d", i)
+		var states []serviceState
+		apply += timed(func() { states = createServices(b, server, prefix, count) })
+		update += timed(func() { states = updateServices(b, server, states, prefix, "kind.local/hello:v2") })
+		destroy += timed(func() { deleteServices(b, server, states) })
 
 		// The same Services, under other names (no leftovers to wait for).
-		manifest := filepath.Join(dir, fmt.Sprintf("kubectl-%d.yaml", i))
-		writeServices(b, manifest, "kubectl-"+prefix, count)
-		b.StartTimer()
-		start = time.Now()
-		c.RunKubectl(b, kubectl, "apply", "-f", manifest)
-		c.RunKubectl(b, kubectl, "wait", "--for=condition=Ready", "--timeout=10m", "-f", manifest)
-		baseline += time.Since(start)
-		b.StopTimer()
-		c.RunKubectl(b, kubectl, "delete", "--cascade=foreground", "--wait=true", "-f", manifest)
-		b.StartTimer()
+		v1, v2 := filepath.Join(dir, fmt.Sprintf("v1-%d.yaml", i)), filepath.Join(dir, fmt.Sprintf("v2-%d.yaml", i))
+		writeServices(b, v1, "kubectl-"+prefix, count, "kind.local/hello:v1")
+		writeServices(b, v2, "kubectl-"+prefix, count, "kind.local/hello:v2")
+		kubectlApply += timed(func() {
+			c.RunKubectl(b, kubectl, "apply", "--server-side", "-f", v1)
+			c.RunKubectl(b, kubectl, "wait", "--for=condition=Ready", "--timeout=30m", "-f", v1)
+		})
+		kubectlUpdate += timed(func() {
+			c.RunKubectl(b, kubectl, "apply", "--server-side", "-f", v2)
+			c.RunKubectl(b, kubectl, "wait", "--for=jsonpath={.status.observedGeneration}=2", "--timeout=30m", "-f", v2)
+			c.RunKubectl(b, kubectl, "wait", "--for=condition=Ready", "--timeout=30m", "-f", v2)
+		})
+		kubectlDestroy += timed(func() {
+			c.RunKubectl(b, kubectl, "delete", "--cascade=foreground", "--wait=true", "--timeout=30m", "-f", v2)
+		})
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(provider.Milliseconds())/float64(b.N), "provider-ms/apply")
-	b.ReportMetric(float64(baseline.Milliseconds())/float64(b.N), "kubectl-ms/apply")
-	b.ReportMetric(provider.Seconds()/baseline.Seconds(), "ratio-vs-kubectl")
+	n := float64(b.N)
+	for _, phase := range []struct {
+		name              string
+		provider, kubectl time.Duration
+	}{{"apply", apply, kubectlApply}, {"update", update, kubectlUpdate}, {"destroy", destroy, kubectlDestroy}} {
+		b.ReportMetric(phase.provider.Seconds()/n, phase.name+"-s")
+		b.ReportMetric(phase.kubectl.Seconds()/n, "kubectl-"+phase.name+"-s")
+		b.ReportMetric(phase.provider.Seconds()/phase.kubectl.Seconds(), phase.name+"-ratio-vs-kubectl")
+	}
 }
 
 // benchServiceServer installs the runtime and returns the provider's protocol
@@ -229,6 +243,35 @@ func createServices(b *testing.B, server tfprotov6.ProviderServer, prefix string
 	return states
 }
 
+// updateServices changes the image of the Services createServices created, as
+// an apply of that change does (waiting for the new revision to be Ready), and
+// returns their new states.
+func updateServices(b *testing.B, server tfprotov6.ProviderServer, states []serviceState, prefix, image string) []serviceState {
+	updated := make([]serviceState, len(states))
+	inParallel(b, len(states), func(n int) error {
+		plan, _, err := provider.ServicePlan(fmt.Sprintf("%s-%d", prefix, n), image)
+		if err != nil {
+			return err
+		}
+		planned, err := tfprotov6.NewDynamicValue(plan.Raw.Type(), plan.Raw)
+		if err != nil {
+			return err
+		}
+		resp, err := server.ApplyResourceChange(context.Background(), &tfprotov6.ApplyResourceChangeRequest{
+			TypeName: "knative_service", PriorState: states[n].state, PlannedState: &planned, Config: &planned, PlannedPrivate: states[n].private,
+		})
+		if err == nil {
+			err = diagnosticsError(resp.Diagnostics)
+		}
+		if err != nil {
+			return fmt.Errorf("updating %s-%d: %w", prefix, n, err)
+		}
+		updated[n] = serviceState{resp.NewState, resp.Private}
+		return nil
+	})
+	return updated
+}
+
 func deleteServices(b *testing.B, server tfprotov6.ProviderServer, states []serviceState) {
 	typ := tftypes.Object{}
 	if plan, _, err := provider.MinimalServicePlan("type"); err == nil {
@@ -263,10 +306,10 @@ func diagnosticsError(diags []*tfprotov6.Diagnostic) error {
 
 // writeServices writes the Services createServices would create, as the
 // objects the resource applies.
-func writeServices(b *testing.B, file, prefix string, count int) {
+func writeServices(b *testing.B, file, prefix string, count int, image string) {
 	var out bytes.Buffer
 	for n := 0; n < count; n++ {
-		_, obj, err := provider.MinimalServicePlan(fmt.Sprintf("%s-%d", prefix, n))
+		_, obj, err := provider.ServicePlan(fmt.Sprintf("%s-%d", prefix, n), image)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -30,7 +30,7 @@ const scaleServices = 200
 // and destroy leaves none of them. Every command must succeed: a throttled
 // or refused request fails the apply.
 func TestAccScale(t *testing.T) {
-	acctest.Extended(t, "make bench (BenchmarkServiceApply) at scale, and the fast tier for every branch")
+	acctest.Extended(t, "make bench (BenchmarkServiceLifecycle) at scale, and the fast tier for every branch")
 	c := acctest.PreCheck(t)
 	clients := c.Clients(t)
 	count := scaleServices

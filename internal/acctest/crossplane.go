@@ -80,6 +80,9 @@ type CrossplaneOptions struct {
 	TargetTransport func(http.RoundTripper) http.RoundTripper
 	// WatchTargets is the provider's --watch-targets.
 	WatchTargets bool
+	// QuietLogs leaves the controllers' debug lines out of the test's log
+	// (the benchmarks: thousands of formatted lines are CPU they would count).
+	QuietLogs bool
 }
 
 // ConnectCrossplane is a client of the control plane c, with the namespace
@@ -140,7 +143,7 @@ spec:
 
 	// The controllers' debug log goes to the test's log, which go test
 	// shows for a failing test.
-	logger := zap.New(zap.WriteTo(testWriter{t}), zap.UseDevMode(true))
+	logger := zap.New(zap.WriteTo(testWriter{t}), zap.UseDevMode(!o.QuietLogs))
 	ctrl.SetLogger(logger)
 	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, o.MaxReconcileRate), ctrl.Options{
 		Scheme:                 Scheme,
