@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
@@ -53,7 +54,9 @@ func ServeTerraform(tb testing.TB, dir string, server func() tfprotov6.ProviderS
 	reattach := make(chan *plugin.ReattachConfig, 1)
 	closed := make(chan struct{})
 	go func() {
-		_ = tf6server.Serve(ProviderSource, server, tf6server.WithDebug(ctx, reattach, closed), tf6server.WithoutLogStderrOverride())
+		_ = tf6server.Serve(ProviderSource, server, tf6server.WithDebug(ctx, reattach, closed), tf6server.WithoutLogStderrOverride(),
+			// go-plugin's own lines would interleave with the benchmark's results.
+			tf6server.WithGoPluginLogger(hclog.NewNullLogger()))
 	}()
 	var config *plugin.ReattachConfig
 	select {
