@@ -89,7 +89,10 @@ func (c *connector) connect(ctx context.Context, mg resource.ModernManaged) (*ku
 
 // clientsFor builds (or reuses) the clients a provider config describes.
 func (c *connector) clientsFor(ctx context.Context, spec pcv1alpha1.ProviderConfigSpec, secretNamespace string) (*kube.Clients, error) {
-	qps, burst := float32(50), 100
+	qps, burst := c.clients.qps, c.clients.burst
+	if qps <= 0 || burst <= 0 {
+		qps, burst = 50, 100
+	}
 	if spec.QPS != nil {
 		qps = float32(*spec.QPS)
 	}
@@ -135,7 +138,11 @@ func (c *connector) clientsFor(ctx context.Context, spec pcv1alpha1.ProviderConf
 type clientCache struct {
 	mu      sync.Mutex
 	clients map[string]*kube.Clients
-	wrap    func(http.RoundTripper) http.RoundTripper
+	// qps and burst are the target clients' rate when a provider config
+	// sets none (defaultTargetRate); 50 and 100 when zero.
+	qps   float32
+	burst int
+	wrap  func(http.RoundTripper) http.RoundTripper
 	// warn receives the target API servers' warnings, which client-go would
 	// otherwise print to stderr, outside the provider's log.
 	warn func(ctx context.Context, text string)

@@ -176,3 +176,30 @@ func TestConnectors(t *testing.T) {
 }
 
 func kubetestClients() *kube.Clients { return kubetest.New().Clients }
+
+// A target's client runs at the provider's default rate, which follows its
+// reconcile rate as crossplane-runtime's control plane client does, unless
+// its provider config sets one.
+func TestTargetClientRate(t *testing.T) {
+	if qps, burst := defaultTargetRate(DefaultMaxReconcileRate); qps != 250 || burst != 500 {
+		t.Fatalf("default target rate %v/%v, want 250/500", qps, burst)
+	}
+	unset := &pcv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "unset"}, Spec: pcv1alpha1.ProviderConfigSpec{
+		Credentials: pcv1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceInjectedIdentity}}}
+	set := unset.DeepCopy()
+	set.Name, set.Spec.QPS, set.Spec.Burst = "set", ptr(int32(5)), ptr(int32(10))
+	qps, burst := defaultTargetRate(DefaultMaxReconcileRate)
+	conn := newConnector(fakeControlPlane(t, unset, set), &rest.Config{Host: "https://control-plane.example.com"},
+		&clientCache{clients: map[string]*kube.Clients{}, qps: qps, burst: burst})
+	for name, want := range map[string]float32{"unset": 250, "set": 5} {
+		mg := &servingv1alpha1.Service{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "apps", UID: "uid-1"}}
+		mg.SetProviderConfigReference(&xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: name})
+		clients, err := conn.connect(context.Background(), mg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if clients.REST.QPS != want {
+			t.Errorf("%s: the target client's QPS is %v, want %v", name, clients.REST.QPS, want)
+		}
+	}
+}

@@ -18,7 +18,8 @@ type ProviderConfigSpec struct {
 	// +optional
 	Context string `json:"context,omitempty"`
 
-	// QPS and Burst of the client to the target cluster (default 50 and 100).
+	// QPS and Burst of the client to the target cluster (default 5 and 10
+	// times the provider's --max-reconcile-rate: 250 and 500).
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	QPS *int32 `json:"qps,omitempty"`
