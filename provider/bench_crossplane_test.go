@@ -44,7 +44,8 @@ import (
 // requests to the target cluster and the process's CPU over 5 idle minutes
 // (KNATIVE_BENCH_IDLE; goals: no writes, at most 0.2 reads per managed
 // resource per minute, half a core), and reports the process's peak RSS
-// (controllers and harness; goal: 300 MiB).
+// (controllers and harness; goal: 300 MiB). KNATIVE_BENCH_TARGET_QPS sets
+// the ClusterProviderConfig's qps (burst twice that) instead of the default.
 func BenchmarkCrossplaneServices(b *testing.B) {
 	count := benchInt("KNATIVE_BENCH_MRS", 200)
 	spread := min(count, benchInt("KNATIVE_BENCH_MR_NAMESPACES", 20))
@@ -64,6 +65,18 @@ func BenchmarkCrossplaneServices(b *testing.B) {
 			}
 		}),
 	})
+	if qps := benchInt("KNATIVE_BENCH_TARGET_QPS", 0); qps > 0 {
+		// The client to the target cluster at another rate than the default's.
+		x.ApplyYAML(b, fmt.Sprintf(`
+apiVersion: knative.m.crossplane.io/v1alpha1
+kind: ClusterProviderConfig
+metadata: {name: default}
+spec:
+  credentials: {source: InjectedIdentity}
+  qps: %d
+  burst: %d
+`, qps, 2*qps))
+	}
 	ctx := context.Background()
 	namespaces := make([]string, spread)
 	for k := range namespaces {
