@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ type Terraform struct {
 	Binary string
 	Dir    string
 	Env    []string
+	// serve, when set, serves a provider for one command and returns the
+	// environment that reaches it and what stops it.
+	serve func() (env string, stop func())
 }
 
 // NewTerraform is the CLI in dir, with env added to this process's.
@@ -44,39 +48,45 @@ func NewTerraform(tb testing.TB, dir string, env ...string) *Terraform {
 	return &Terraform{Binary: binary, Dir: dir, Env: append(os.Environ(), append([]string{"TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1"}, env...)...)}
 }
 
-// ServeTerraform serves server in-process until the benchmark ends and
-// returns a terraform CLI for dir that reaches it (TF_REATTACH_PROVIDERS).
+// ServeTerraform returns a terraform CLI for dir that reaches a provider
+// served in this process (TF_REATTACH_PROVIDERS): a new one from server for
+// each command, as terraform starts a new provider process for each, so what
+// a provider learns in one command (the configurations it validated, say)
+// does not carry over to the next.
 func ServeTerraform(tb testing.TB, dir string, server func() tfprotov6.ProviderServer) *Terraform {
 	tb.Helper()
 	tf := NewTerraform(tb, dir)
 	provider.QuietLogsUnlessAsked() // as main does
-	ctx, cancel := context.WithCancel(context.Background())
-	reattach := make(chan *plugin.ReattachConfig, 1)
-	closed := make(chan struct{})
-	go func() {
-		_ = tf6server.Serve(ProviderSource, server, tf6server.WithDebug(ctx, reattach, closed), tf6server.WithoutLogStderrOverride(),
-			// go-plugin's own lines would interleave with the benchmark's results.
-			tf6server.WithGoPluginLogger(hclog.NewNullLogger()))
-	}()
-	var config *plugin.ReattachConfig
-	select {
-	case config = <-reattach:
-	case <-time.After(30 * time.Second):
-		cancel()
-		tb.Fatal("the provider did not start serving")
+	tf.serve = func() (string, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		reattach := make(chan *plugin.ReattachConfig, 1)
+		closed := make(chan struct{})
+		go func() {
+			_ = tf6server.Serve(ProviderSource, server, tf6server.WithDebug(ctx, reattach, closed), tf6server.WithoutLogStderrOverride(),
+				// go-plugin's own lines would interleave with the benchmark's results.
+				tf6server.WithGoPluginLogger(hclog.NewNullLogger()))
+		}()
+		stop := func() {
+			cancel()
+			<-closed
+		}
+		var config *plugin.ReattachConfig
+		select {
+		case config = <-reattach:
+		case <-time.After(30 * time.Second):
+			cancel()
+			tb.Fatal("the provider did not start serving")
+		}
+		value, err := json.Marshal(map[string]any{ProviderSource: map[string]any{
+			"Protocol": string(config.Protocol), "ProtocolVersion": config.ProtocolVersion, "Pid": config.Pid, "Test": true,
+			"Addr": map[string]string{"Network": config.Addr.Network(), "String": config.Addr.String()},
+		}})
+		if err != nil {
+			stop()
+			tb.Fatal(err)
+		}
+		return "TF_REATTACH_PROVIDERS=" + string(value), stop
 	}
-	tb.Cleanup(func() {
-		cancel()
-		<-closed
-	})
-	value, err := json.Marshal(map[string]any{ProviderSource: map[string]any{
-		"Protocol": string(config.Protocol), "ProtocolVersion": config.ProtocolVersion, "Pid": config.Pid, "Test": true,
-		"Addr": map[string]string{"Network": config.Addr.Network(), "String": config.Addr.String()},
-	}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tf.Env = append(tf.Env, "TF_REATTACH_PROVIDERS="+string(value))
 	return tf
 }
 
@@ -87,6 +97,11 @@ func (t *Terraform) Run(tb testing.TB, args ...string) time.Duration {
 	tb.Helper()
 	cmd := exec.Command(t.Binary, append(args[:1:1], append([]string{"-no-color"}, args[1:]...)...)...)
 	cmd.Dir, cmd.Env = t.Dir, t.Env
+	if t.serve != nil {
+		env, stop := t.serve()
+		defer stop()
+		cmd.Env = append(slices.Clip(t.Env), env)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
