@@ -215,7 +215,7 @@ func (s *server) UpgradeResourceState(ctx context.Context, req *tfprotov6.Upgrad
 // loadStateTypes reads the resources' schemas from the framework, once.
 func (s *server) loadStateTypes(ctx context.Context) map[string]stateType {
 	types := map[string]stateType{}
-	resp, err := s.ProviderServer.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	resp, err := s.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
 	if err != nil || resp == nil {
 		return types // no shortcut
 	}
