@@ -30,6 +30,9 @@ type Terraform struct {
 	Binary string
 	Dir    string
 	Env    []string
+	// LastCPU is the CPU time (user and system) of the last command's
+	// terraform process.
+	LastCPU time.Duration
 	// serve, when set, serves a provider for one command and returns the
 	// environment that reaches it and what stops it.
 	serve func() (env string, stop func())
@@ -105,10 +108,13 @@ func (t *Terraform) Run(tb testing.TB, args ...string) time.Duration {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	took := time.Since(start)
+	if err != nil {
 		tb.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, tail(out.String(), 6000))
 	}
-	return time.Since(start)
+	t.LastCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return took
 }
 
 func tail(s string, n int) string {
