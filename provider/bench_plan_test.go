@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,11 +85,14 @@ resource "knative_service" "s" {
 		})
 	}
 	var plan, planNoRefresh, dataPlan, getFloor, providerCPU, terraformCPU, dataCPU time.Duration
+	var planPeakRSS float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		before := cpuTime()
+		resetPeakRSS()
 		plan += tf.Run(b, "plan", "-input=false", "-detailed-exitcode")
 		providerCPU += cpuTime() - before
+		planPeakRSS = max(planPeakRSS, peakRSSMiB())
 		terraformCPU += tf.LastCPU
 		planNoRefresh += tf.Run(b, "plan", "-input=false", "-detailed-exitcode", "-refresh=false")
 		dataPlan += floor.Run(b, "plan", "-input=false", "-detailed-exitcode")
@@ -109,10 +113,33 @@ resource "knative_service" "s" {
 	// resources and for as many terraform_data.
 	b.ReportMetric(float64(terraformCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/resource")
 	b.ReportMetric(float64(dataCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/terraform_data")
+	if planPeakRSS > 0 {
+		b.ReportMetric(planPeakRSS, "plan-peak-rss-MiB")
+	}
 	var usage syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &usage) == nil {
 		b.ReportMetric(float64(usage.Maxrss)/1024, "process-peak-rss-MiB")
 	}
+}
+
+// resetPeakRSS starts this process's peak resident set size (VmHWM) over
+// from its current size (Linux 4.0 and later), so that peakRSSMiB is the
+// peak of what follows: a plan, not the apply before it.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSSMiB is VmHWM from /proc/self/status (0 where there is none).
+func peakRSSMiB() float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
 }
 
 // cpuTime is this process's CPU time so far (user and system).
