@@ -50,12 +50,22 @@ func (o observed) sameVersion(live *unstructured.Unstructured, provider string) 
 	return o == observedOf(live, provider)
 }
 
+// observedFrom reads a recorded observed version (the private state entry
+// observedKey). Should its encoding ever change, nothing is recorded and the
+// state is recomputed.
+func observedFrom(data []byte) (observed, bool) {
+	var o observed
+	if json.Unmarshal(data, &o) != nil {
+		return o, false
+	}
+	return o, o.Name != "" && o.ResourceVersion != ""
+}
+
 func observedFromPrivate(ctx context.Context, private interface {
 	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
 }) (observed, bool) {
-	var o observed
 	data, _ := private.GetKey(ctx, observedKey)
-	return o, data != nil && json.Unmarshal(data, &o) == nil
+	return observedFrom(data)
 }
 
 // privateState is the framework's private state of a resource.

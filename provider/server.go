@@ -138,9 +138,11 @@ func (s *server) ApplyResourceChange(ctx context.Context, req *tfprotov6.ApplyRe
 	if err != nil || resp == nil || s.build == "" || digest == "" || diagnosticsHaveError(resp.Diagnostics) {
 		return resp, err
 	}
-	validation, err := s.ProviderServer.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{TypeName: req.TypeName, Config: req.Config})
-	if err != nil || len(validation.Diagnostics) > 0 {
-		return resp, nil
+	if _, known := s.validated.Load(digest); !known {
+		validation, err := s.ProviderServer.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{TypeName: req.TypeName, Config: req.Config})
+		if err != nil || len(validation.Diagnostics) > 0 {
+			return resp, nil
+		}
 	}
 	entry, _ := json.Marshal(validatedConfig{Digest: digest, Build: s.build})
 	if private, ok := withPrivateEntry(resp.Private, validatedConfigKey, entry); ok {
@@ -295,7 +297,7 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 	if !shortcut || req.CurrentState == nil {
 		return s.ProviderServer.ReadResource(ctx, req)
 	}
-	prior, ok := observedIn(entries)
+	prior, ok := observedFrom(entries[observedKey])
 	data := s.provider.configured.Load()
 	if !ok || data == nil {
 		return s.ProviderServer.ReadResource(ctx, req)
@@ -322,7 +324,7 @@ var observedKinds = map[string]*serving.Kind{"knative_service": serving.Service,
 
 func (s *server) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
 	if _, shortcut := observedKinds[req.TypeName]; shortcut && unchanged(req.PriorState, req.ProposedNewState) {
-		if prior, ok := observedIn(privateEntries(req.PriorPrivate)); ok && prior.Ready {
+		if prior, ok := observedFrom(privateEntries(req.PriorPrivate)[observedKey]); ok && prior.Ready {
 			return &tfprotov6.PlanResourceChangeResponse{PlannedState: req.PriorState, PlannedPrivate: req.PriorPrivate}, nil
 		}
 	}
@@ -334,17 +336,6 @@ func (s *server) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanReso
 func unchanged(prior, proposed *tfprotov6.DynamicValue) bool {
 	return prior != nil && proposed != nil && len(prior.MsgPack) > 0 && len(prior.JSON) == 0 && len(proposed.JSON) == 0 &&
 		bytes.Equal(prior.MsgPack, proposed.MsgPack)
-}
-
-// observedIn finds the resource's observed version in its private state's
-// entries. Should their encoding ever change, the shortcut is not taken and
-// nothing else changes.
-func observedIn(entries map[string][]byte) (observed, bool) {
-	var o observed
-	if json.Unmarshal(entries[observedKey], &o) != nil {
-		return o, false
-	}
-	return o, o.Name != "" && o.ResourceVersion != ""
 }
 
 // fetchedObject carries an object the shortcut already read (live nil: not
