@@ -91,7 +91,7 @@ func (c *connector) connect(ctx context.Context, mg resource.ModernManaged) (*ku
 func (c *connector) clientsFor(ctx context.Context, spec pcv1alpha1.ProviderConfigSpec, secretNamespace string) (*kube.Clients, error) {
 	qps, burst := c.clients.qps, c.clients.burst
 	if qps <= 0 || burst <= 0 {
-		qps, burst = 50, 100
+		qps, burst = defaultTargetRate(DefaultMaxReconcileRate)
 	}
 	if spec.QPS != nil {
 		qps = float32(*spec.QPS)
@@ -139,7 +139,7 @@ type clientCache struct {
 	mu      sync.Mutex
 	clients map[string]*kube.Clients
 	// qps and burst are the target clients' rate when a provider config
-	// sets none (defaultTargetRate); 50 and 100 when zero.
+	// sets none (defaultTargetRate; at the default reconcile rate when zero).
 	qps   float32
 	burst int
 	wrap  func(http.RoundTripper) http.RoundTripper

@@ -28,8 +28,8 @@ import (
 
 // Defaults of the provider's flags. A reconcile of a Knative object that is
 // in sync costs one GET on its cluster, so the provider allows more of them
-// than crossplane-runtime's usual 10 per second: 50, matching the target
-// clients' default QPS.
+// than crossplane-runtime's usual 10 per second: 50 (the target clients' rate
+// follows it, defaultTargetRate).
 //
 // With the target watches Knative's verdict reaches a managed resource within
 // moments (BenchmarkCrossplaneServices), so its ready poll is only the
