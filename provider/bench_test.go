@@ -213,9 +213,22 @@ type serviceState struct {
 // createServices creates count Services named prefix-N as an apply does,
 // waiting for each to be Ready, and returns their states.
 func createServices(b *testing.B, server tfprotov6.ProviderServer, prefix string, count int) []serviceState {
-	states := make([]serviceState, count)
-	inParallel(b, count, func(n int) error {
-		plan, _, err := provider.MinimalServicePlan(fmt.Sprintf("%s-%d", prefix, n))
+	return applyServices(b, server, make([]serviceState, count), prefix, "kind.local/hello:v1")
+}
+
+// updateServices changes the image of the Services createServices created, as
+// an apply of that change does (waiting for the new revision to be Ready), and
+// returns their new states.
+func updateServices(b *testing.B, server tfprotov6.ProviderServer, states []serviceState, prefix, image string) []serviceState {
+	return applyServices(b, server, states, prefix, image)
+}
+
+// applyServices applies the Services prefix-N with image over their prior
+// states (none: a create) as an apply does, waiting for each to be Ready.
+func applyServices(b *testing.B, server tfprotov6.ProviderServer, prior []serviceState, prefix, image string) []serviceState {
+	applied := make([]serviceState, len(prior))
+	inParallel(b, len(prior), func(n int) error {
+		plan, _, err := provider.ServicePlan(fmt.Sprintf("%s-%d", prefix, n), image)
 		if err != nil {
 			return err
 		}
@@ -224,52 +237,27 @@ func createServices(b *testing.B, server tfprotov6.ProviderServer, prefix string
 		if err != nil {
 			return err
 		}
-		none, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, nil))
-		if err != nil {
-			return err
+		priorState := prior[n].state
+		if priorState == nil {
+			none, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, nil))
+			if err != nil {
+				return err
+			}
+			priorState = &none
 		}
 		resp, err := server.ApplyResourceChange(context.Background(), &tfprotov6.ApplyResourceChangeRequest{
-			TypeName: "knative_service", PriorState: &none, PlannedState: &planned, Config: &planned,
+			TypeName: "knative_service", PriorState: priorState, PlannedState: &planned, Config: &planned, PlannedPrivate: prior[n].private,
 		})
 		if err == nil {
 			err = diagnosticsError(resp.Diagnostics)
 		}
 		if err != nil {
-			return fmt.Errorf("creating %s-%d: %w", prefix, n, err)
+			return fmt.Errorf("applying %s-%d: %w", prefix, n, err)
 		}
-		states[n] = serviceState{resp.NewState, resp.Private}
+		applied[n] = serviceState{resp.NewState, resp.Private}
 		return nil
 	})
-	return states
-}
-
-// updateServices changes the image of the Services createServices created, as
-// an apply of that change does (waiting for the new revision to be Ready), and
-// returns their new states.
-func updateServices(b *testing.B, server tfprotov6.ProviderServer, states []serviceState, prefix, image string) []serviceState {
-	updated := make([]serviceState, len(states))
-	inParallel(b, len(states), func(n int) error {
-		plan, _, err := provider.ServicePlan(fmt.Sprintf("%s-%d", prefix, n), image)
-		if err != nil {
-			return err
-		}
-		planned, err := tfprotov6.NewDynamicValue(plan.Raw.Type(), plan.Raw)
-		if err != nil {
-			return err
-		}
-		resp, err := server.ApplyResourceChange(context.Background(), &tfprotov6.ApplyResourceChangeRequest{
-			TypeName: "knative_service", PriorState: states[n].state, PlannedState: &planned, Config: &planned, PlannedPrivate: states[n].private,
-		})
-		if err == nil {
-			err = diagnosticsError(resp.Diagnostics)
-		}
-		if err != nil {
-			return fmt.Errorf("updating %s-%d: %w", prefix, n, err)
-		}
-		updated[n] = serviceState{resp.NewState, resp.Private}
-		return nil
-	})
-	return updated
+	return applied
 }
 
 func deleteServices(b *testing.B, server tfprotov6.ProviderServer, states []serviceState) {

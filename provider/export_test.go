@@ -23,8 +23,8 @@ import (
 // to, minus the gRPC transport), configured with clients once ConfigureProvider
 // is called with any configuration.
 func ProtocolServerFor(clients *kube.Clients) tfprotov6.ProviderServer {
-	p := &preconfiguredProvider{knativeProvider: knativeProvider{version: "bench"}}
-	p.data = &ProviderData{Clients: kube.ReadyClients(clients), Version: "bench"}
+	p := &preconfiguredProvider{knativeProvider: knativeProvider{version: benchVersion}}
+	p.data = &ProviderData{Clients: kube.ReadyClients(clients), Version: benchVersion}
 	return newServer(&p.knativeProvider, providerserver.NewProtocol6(p)())
 }
 
@@ -87,10 +87,13 @@ func FrameworkOf(s tfprotov6.ProviderServer) tfprotov6.ProviderServer {
 	return s.(*server).ProviderServer
 }
 
-// WithValidatedConfig is private as an apply by the bench build that found
-// config valid leaves it.
+// benchVersion is the version of the servers ProtocolServerFor returns.
+const benchVersion = "bench"
+
+// WithValidatedConfig is private as an apply by a ProtocolServerFor server
+// that found config valid leaves it.
 func WithValidatedConfig(private []byte, typeName string, config *tfprotov6.DynamicValue) []byte {
-	entry, _ := json.Marshal(validatedConfig{Digest: configurationDigest(typeName, config), Build: "bench"})
+	entry, _ := json.Marshal(validatedConfig{Digest: configurationDigest(typeName, config), Build: buildOf(benchVersion)})
 	data, _ := withPrivateEntry(private, validatedConfigKey, entry)
 	return data
 }

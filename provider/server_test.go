@@ -78,6 +78,15 @@ func (a *apiStandIn) change(url, resourceVersion string) {
 	a.service["metadata"].(map[string]any)["resourceVersion"] = resourceVersion
 }
 
+// encoded is planned as terraform sends it.
+func encoded(tb testing.TB, planned tftypes.Value) *tfprotov6.DynamicValue {
+	value, err := tfprotov6.NewDynamicValue(planned.Type(), planned)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &value
+}
+
 func (a *apiStandIn) config() *rest.Config {
 	return &rest.Config{Host: a.URL, QPS: 1e6, Burst: 1e6}
 }
@@ -128,10 +137,7 @@ func TestServiceRefreshKeepsStateOfTheSameVersion(t *testing.T) {
 	api, planned := newAPIStandIn(t)
 	server := api.server(t)
 	typ := planned.Type()
-	state, err := tfprotov6.NewDynamicValue(typ, planned)
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := encoded(t, planned)
 	url := func(resp *tfprotov6.ReadResourceResponse) string {
 		value, err := resp.NewState.Unmarshal(typ)
 		if err != nil {
@@ -145,7 +151,7 @@ func TestServiceRefreshKeepsStateOfTheSameVersion(t *testing.T) {
 		return s
 	}
 
-	first := readService(t, server, &state, nil)
+	first := readService(t, server, state, nil)
 	if got := url(first); got != "http://hello.default.example.com" || api.gets.Load() != 1 {
 		t.Fatalf("first refresh: url %q after %d GETs", got, api.gets.Load())
 	}
@@ -252,11 +258,8 @@ func TestUpgradeResourceStatePassesCurrentStatesThrough(t *testing.T) {
 	api, planned := newAPIStandIn(t)
 	server := api.server(t)
 	typ := planned.Type()
-	config, err := tfprotov6.NewDynamicValue(typ, planned)
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, err := readService(t, server, &config, nil).NewState.Unmarshal(typ)
+	config := encoded(t, planned)
+	state, err := readService(t, server, config, nil).NewState.Unmarshal(typ)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,11 +323,8 @@ const cpuRounds = 200
 func BenchmarkServiceRefreshCPU(b *testing.B) {
 	api, planned := newAPIStandIn(b)
 	server := api.server(b)
-	state, err := tfprotov6.NewDynamicValue(planned.Type(), planned)
-	if err != nil {
-		b.Fatal(err)
-	}
-	first := readService(b, server, &state, nil)
+	state := encoded(b, planned)
+	first := readService(b, server, state, nil)
 	plain, err := dynamic.NewForConfig(api.config())
 	if err != nil {
 		b.Fatal(err)
@@ -370,17 +370,14 @@ func planService(tb testing.TB, server tfprotov6.ProviderServer, config, prior *
 func TestServicePlanOfAnUnchangedService(t *testing.T) {
 	api, planned := newAPIStandIn(t)
 	server := api.server(t)
-	config, err := tfprotov6.NewDynamicValue(planned.Type(), planned)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := readService(t, server, &config, nil)
-	plan := planService(t, server, &config, first.NewState, first.Private)
+	config := encoded(t, planned)
+	first := readService(t, server, config, nil)
+	plan := planService(t, server, config, first.NewState, first.Private)
 	if !bytes.Equal(plan.PlannedState.MsgPack, first.NewState.MsgPack) || !bytes.Equal(plan.PlannedPrivate, first.Private) || len(plan.RequiresReplace) > 0 {
 		t.Fatal("the plan of an unchanged Ready Service is not its prior state")
 	}
 	// The framework plans the same: what the shortcut answers is what it would.
-	framework := planService(t, server, &config, first.NewState, nil)
+	framework := planService(t, server, config, first.NewState, nil)
 	if !bytes.Equal(framework.PlannedState.MsgPack, first.NewState.MsgPack) {
 		t.Fatal("the framework plans a change of an unchanged Ready Service")
 	}
@@ -391,7 +388,7 @@ func TestServicePlanOfAnUnchangedService(t *testing.T) {
 	api.service["metadata"].(map[string]any)["resourceVersion"] = "4712"
 	api.mu.Unlock()
 	failed := readService(t, server, first.NewState, first.Private)
-	update := planService(t, server, &config, failed.NewState, failed.Private)
+	update := planService(t, server, config, failed.NewState, failed.Private)
 	if bytes.Equal(update.PlannedState.MsgPack, failed.NewState.MsgPack) {
 		t.Error("the plan of an unchanged Service that is not Ready is no update")
 	}
@@ -407,12 +404,9 @@ func BenchmarkServicePlanCPU(b *testing.B) {
 	api, planned := newAPIStandIn(b)
 	server := api.server(b)
 	framework := provider.FrameworkOf(server)
-	config, err := tfprotov6.NewDynamicValue(planned.Type(), planned)
-	if err != nil {
-		b.Fatal(err)
-	}
-	first := readService(b, server, &config, nil)
-	private := provider.WithValidatedConfig(first.Private, "knative_service", &config)
+	config := encoded(b, planned)
+	first := readService(b, server, config, nil)
+	private := provider.WithValidatedConfig(first.Private, "knative_service", config)
 	value, err := first.NewState.Unmarshal(planned.Type())
 	if err != nil {
 		b.Fatal(err)
@@ -429,9 +423,9 @@ func BenchmarkServicePlanCPU(b *testing.B) {
 		})
 		answered(b, err, func() []*tfprotov6.Diagnostic { return upgraded.Diagnostics })
 		refreshed := readService(b, server, first.NewState, private)
-		validated, err := server.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{TypeName: "knative_service", Config: &config})
+		validated, err := server.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{TypeName: "knative_service", Config: config})
 		answered(b, err, func() []*tfprotov6.Diagnostic { return validated.Diagnostics })
-		planService(b, server, &config, refreshed.NewState, refreshed.Private)
+		planService(b, server, config, refreshed.NewState, refreshed.Private)
 	}
 	get := func() {
 		if _, err := plain.Resource(serving.ServicesGVR).Namespace("default").Get(ctx, "hello", metav1.GetOptions{}); err != nil {
