@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/acctest"
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
@@ -74,6 +77,19 @@ resource "knative_service" "s" {
 	// saw none yet; the plans below are of a settled estate.
 	tf.Run(b, "plan", "-input=false", "-detailed-exitcode")
 
+	// The same configuration and state, served by a provider with the same
+	// schemas that answers every request with what terraform sent.
+	echoed := b.TempDir()
+	for _, file := range []string{"main.tf", "terraform.tfstate"} {
+		content, err := os.ReadFile(filepath.Join(services, file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		writeFile(b, filepath.Join(echoed, file), string(content))
+	}
+	schemaFloor := acctest.ServeTerraform(b, echoed, func() tfprotov6.ProviderServer { return echo{provider.NewServer("bench")()} })
+	schemaFloor.Run(b, "init", "-input=false")
+
 	plain, err := dynamic.NewForConfig(unthrottled(b, c, nil))
 	if err != nil {
 		b.Fatal(err)
@@ -84,8 +100,12 @@ resource "knative_service" "s" {
 			return err
 		})
 	}
-	var plan, planNoRefresh, dataPlan, getFloor, providerCPU, terraformCPU, dataCPU time.Duration
+	var plan, planNoRefresh, dataPlan, schemaPlan, getFloor, providerCPU, terraformCPU, dataCPU, schemaCPU time.Duration
 	var planPeakRSS float64
+	if file := os.Getenv("KNATIVE_BENCH_PLAN_CPUPROFILE"); file != "" {
+		stop := profileCPU(b, file) // of the provider's part in the plans alone
+		defer stop()
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		before := cpuTime()
@@ -97,6 +117,8 @@ resource "knative_service" "s" {
 		planNoRefresh += tf.Run(b, "plan", "-input=false", "-detailed-exitcode", "-refresh=false")
 		dataPlan += floor.Run(b, "plan", "-input=false", "-detailed-exitcode")
 		dataCPU += floor.LastCPU
+		schemaPlan += schemaFloor.Run(b, "plan", "-input=false", "-detailed-exitcode")
+		schemaCPU += schemaFloor.LastCPU
 		getFloor += timed(gets)
 	}
 	b.StopTimer()
@@ -106,6 +128,10 @@ resource "knative_service" "s" {
 	b.ReportMetric(dataPlan.Seconds()/n, "terraform_data-plan-s")
 	b.ReportMetric(getFloor.Seconds()/n, "plain-gets-s")
 	b.ReportMetric(plan.Seconds()/(dataPlan+getFloor).Seconds(), "ratio-vs-floor")
+	// terraform's own work for these schemas is part of any provider's plan;
+	// this is the ratio to what a provider of them could reach at best.
+	b.ReportMetric(schemaPlan.Seconds()/n, "schema-floor-plan-s")
+	b.ReportMetric(plan.Seconds()/(schemaPlan+getFloor).Seconds(), "ratio-vs-schema-floor")
 	b.ReportMetric(planNoRefresh.Seconds()/dataPlan.Seconds(), "no-refresh-ratio-vs-terraform_data")
 	resources := float64(count + 2*pairs)
 	b.ReportMetric(float64(providerCPU.Microseconds())/1000/n/resources, "provider-cpu-ms/resource")
@@ -113,6 +139,7 @@ resource "knative_service" "s" {
 	// resources and for as many terraform_data.
 	b.ReportMetric(float64(terraformCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/resource")
 	b.ReportMetric(float64(dataCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/terraform_data")
+	b.ReportMetric(float64(schemaCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/schema-floor-resource")
 	if planPeakRSS > 0 {
 		b.ReportMetric(planPeakRSS, "plan-peak-rss-MiB")
 	}
@@ -120,6 +147,43 @@ resource "knative_service" "s" {
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &usage) == nil {
 		b.ReportMetric(float64(usage.Maxrss)/1024, "process-peak-rss-MiB")
 	}
+}
+
+// profileCPU writes this process's CPU profile to file until stop is called.
+func profileCPU(tb testing.TB, file string) (stop func()) {
+	out, err := os.Create(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		tb.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = out.Close()
+	}
+}
+
+// echo has the provider's schemas and answers each resource's requests with
+// what terraform sent: nothing to validate, the state as read, the prior
+// state as the plan. A plan through it is terraform's own work for these
+// schemas, which no provider of them goes below.
+type echo struct{ tfprotov6.ProviderServer }
+
+func (echo) ValidateResourceConfig(context.Context, *tfprotov6.ValidateResourceConfigRequest) (*tfprotov6.ValidateResourceConfigResponse, error) {
+	return &tfprotov6.ValidateResourceConfigResponse{}, nil
+}
+
+func (echo) UpgradeResourceState(_ context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
+	return &tfprotov6.UpgradeResourceStateResponse{UpgradedState: &tfprotov6.DynamicValue{JSON: req.RawState.JSON}}, nil
+}
+
+func (echo) ReadResource(_ context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
+	return &tfprotov6.ReadResourceResponse{NewState: req.CurrentState, Private: req.Private}, nil
+}
+
+func (echo) PlanResourceChange(_ context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
+	return &tfprotov6.PlanResourceChangeResponse{PlannedState: req.PriorState, PlannedPrivate: req.PriorPrivate}, nil
 }
 
 // resetPeakRSS starts this process's peak resident set size (VmHWM) over
