@@ -169,7 +169,8 @@ func TestQuietLogsUnlessAsked(t *testing.T) {
 		{env: map[string]string{"TF_LOG_PROVIDER": "DEBUG"}},
 		{env: map[string]string{"TF_LOG_SDK_FRAMEWORK": "TRACE"}},
 	} {
-		for _, name := range []string{"TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER", "TF_LOG_PROVIDER_KNATIVE", "TF_LOG_SDK", "TF_LOG_SDK_FRAMEWORK"} {
+		quietVariables := []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER_KNATIVE"}
+		for _, name := range append([]string{"TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER"}, quietVariables...) {
 			t.Setenv(name, "")
 			os.Unsetenv(name)
 		}
@@ -177,8 +178,10 @@ func TestQuietLogsUnlessAsked(t *testing.T) {
 			t.Setenv(k, v)
 		}
 		QuietLogsUnlessAsked()
-		if got := os.Getenv("TF_LOG_SDK") == "OFF" && os.Getenv("TF_LOG_PROVIDER_KNATIVE") == "OFF"; got != tc.quiet {
-			t.Errorf("with %v: quiet %v, want %v", tc.env, got, tc.quiet)
+		for _, name := range quietVariables {
+			if got := os.Getenv(name) == "OFF"; got != tc.quiet {
+				t.Errorf("with %v: %s quiet %v, want %v", tc.env, name, got, tc.quiet)
+			}
 		}
 	}
 }
