@@ -30,6 +30,10 @@ import (
 // Services at terraform's parallelism (goal: within 2x), with and without
 // refresh, in the same run. The provider is served in this process, so its
 // CPU per resource is measured, and terraform's (a child process) beside it.
+// terraform's own work grows with a resource type's schema, so the bench also
+// plans the same configuration and state through a provider with the same
+// schemas that answers every request with what terraform sent (echo): that
+// plus the GETs is the floor for any provider of these schemas.
 func BenchmarkTerraformPlan(b *testing.B) {
 	count := benchInt("KNATIVE_BENCH_PLAN_SERVICES", 100)
 	pairs := (count + 9) / 10 // a Route and a DomainMapping per ten Services
@@ -81,12 +85,9 @@ resource "knative_service" "s" {
 	// schemas that answers every request with what terraform sent.
 	echoed := b.TempDir()
 	for _, file := range []string{"main.tf", "terraform.tfstate"} {
-		content, err := os.ReadFile(filepath.Join(services, file))
-		if err != nil {
-			b.Fatal(err)
-		}
-		writeFile(b, filepath.Join(echoed, file), string(content))
+		writeFile(b, filepath.Join(echoed, file), readFile(b, filepath.Join(services, file)))
 	}
+	stateSize := float64(len(readFile(b, filepath.Join(services, "terraform.tfstate"))))
 	schemaFloor := acctest.ServeTerraform(b, echoed, func() tfprotov6.ProviderServer { return echo{provider.NewServer("bench")()} })
 	schemaFloor.Run(b, "init", "-input=false")
 
@@ -140,6 +141,7 @@ resource "knative_service" "s" {
 	b.ReportMetric(float64(terraformCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/resource")
 	b.ReportMetric(float64(dataCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/terraform_data")
 	b.ReportMetric(float64(schemaCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/schema-floor-resource")
+	b.ReportMetric(stateSize/1024/resources, "state-KiB/resource")
 	if planPeakRSS > 0 {
 		b.ReportMetric(planPeakRSS, "plan-peak-rss-MiB")
 	}
@@ -213,6 +215,15 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+}
+
+func readFile(tb testing.TB, name string) string {
+	tb.Helper()
+	content, err := os.ReadFile(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(content)
 }
 
 func writeFile(tb testing.TB, name, content string) {
