@@ -9,6 +9,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -174,6 +175,7 @@ func (w *targetWatches) start(key watchKey) *targetWatch {
 		}
 		w.notify(ctx, key, cache.MetaObjectToName(object).String())
 	}
+	_ = informer.SetTransform(nameOnly)
 	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    notify,
 		UpdateFunc: func(_, obj any) { notify(obj) },
@@ -184,6 +186,20 @@ func (w *targetWatches) start(key watchKey) *targetWatch {
 	})
 	go informer.RunWithContext(ctx)
 	return tw
+}
+
+// nameOnly is what a watch keeps of an object: which one it is. The events
+// say that it changed; what changed the managed resource's Observe reads, so
+// the informer's store need not hold a copy of every managed Knative object.
+func nameOnly(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	return &metav1.PartialObjectMetadata{
+		TypeMeta:   metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()},
+		ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName(), ResourceVersion: u.GetResourceVersion()},
+	}, nil
 }
 
 // notify sends a reconcile of every managed resource that manages object.

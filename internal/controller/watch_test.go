@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
@@ -177,5 +178,32 @@ func TestTargetWatchesOfTheRuntimeAndConfigMaps(t *testing.T) {
 	c.Put(serving.DeploymentsGVR, controller)
 	if got := receive(t, runtimes, "the controller Deployment was scaled down"); got.Name != mg.Name {
 		t.Fatalf("reconcile of %v", got)
+	}
+}
+
+// A watch's informer keeps which object changed, not the object: with
+// thousands of managed Services a copy of each would be most of the
+// provider's memory.
+func TestWatchesKeepOnlyNames(t *testing.T) {
+	live := knativeService("example.com/app-a", 3, 3, "True", "", "")
+	live.SetResourceVersion("42")
+	kept, err := nameOnly(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	object, ok := kept.(*metav1.PartialObjectMetadata)
+	if !ok {
+		t.Fatalf("kept a %T", kept)
+	}
+	if object.Namespace != "apps" || object.Name != "hello" || object.ResourceVersion != "42" || object.Kind != "Service" {
+		t.Fatalf("kept %+v", object)
+	}
+	if object.Labels != nil || object.Annotations != nil || object.ManagedFields != nil {
+		t.Fatalf("kept more than the name: %+v", object.ObjectMeta)
+	}
+	// A tombstone or anything else passes as it is.
+	tombstone := cache.DeletedFinalStateUnknown{Key: "apps/hello", Obj: live}
+	if got, _ := nameOnly(tombstone); got != tombstone {
+		t.Fatalf("a tombstone became %v", got)
 	}
 }
