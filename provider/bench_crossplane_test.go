@@ -141,15 +141,23 @@ spec:
 		writesPerMinute += float64(writes.Load()) / minutes
 		idleCores += (cpuTime() - before).Seconds() / idle.Seconds()
 
-		for _, namespace := range namespaces {
-			if err := x.Client.DeleteAllOf(ctx, &servingv1alpha1.Service{}, client.InNamespace(namespace)); err != nil {
-				b.Fatal(err)
-			}
-		}
 		acctest.Eventually(b, patience, "the managed resources and their Knative Services deleted", func() (bool, string) {
 			list := &servingv1alpha1.ServiceList{}
 			if err := x.Client.List(ctx, list); err != nil {
 				return false, err.Error()
+			}
+			// Asked again where one is not deleting yet: a busy API server
+			// can drop a collection's deletion halfway.
+			undeleted := map[string]bool{}
+			for _, mr := range list.Items {
+				if mr.DeletionTimestamp == nil {
+					undeleted[mr.Namespace] = true
+				}
+			}
+			for namespace := range undeleted {
+				if err := x.Client.DeleteAllOf(ctx, &servingv1alpha1.Service{}, client.InNamespace(namespace)); err != nil {
+					return false, err.Error()
+				}
 			}
 			live, err := x.Clients.Dynamic.Resource(serving.ServicesGVR).List(ctx, metav1.ListOptions{})
 			if err != nil {
