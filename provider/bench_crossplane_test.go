@@ -232,12 +232,10 @@ func watchServices(b *testing.B, x *acctest.Crossplane) *serviceWatch {
 	// RSS, which is meant to be the provider's.
 	on := func(gvr schema.GroupVersionResource, seen func(u *unstructured.Unstructured, at time.Time)) {
 		if err := factory.ForResource(gvr).Informer().SetTransform(func(obj any) (any, error) {
-			u, ok := obj.(*unstructured.Unstructured)
-			if !ok {
-				return obj, nil
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				seen(u, time.Now())
 			}
-			seen(u, time.Now())
-			return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName()}}, nil
+			return controller.NameOnly(obj)
 		}); err != nil {
 			b.Fatal(err)
 		}

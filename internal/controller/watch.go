@@ -175,7 +175,7 @@ func (w *targetWatches) start(key watchKey) *targetWatch {
 		}
 		w.notify(ctx, key, cache.MetaObjectToName(object).String())
 	}
-	_ = informer.SetTransform(nameOnly)
+	_ = informer.SetTransform(NameOnly)
 	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    notify,
 		UpdateFunc: func(_, obj any) { notify(obj) },
@@ -188,10 +188,11 @@ func (w *targetWatches) start(key watchKey) *targetWatch {
 	return tw
 }
 
-// nameOnly is what a watch keeps of an object: which one it is. The events
-// say that it changed; what changed the managed resource's Observe reads, so
-// the informer's store need not hold a copy of every managed Knative object.
-func nameOnly(obj any) (any, error) {
+// NameOnly is what a watch keeps of an object (an informer transform): which
+// one it is. The events say that it changed; what changed the managed
+// resource's Observe reads, so the informer's store need not hold a copy of
+// every managed Knative object.
+func NameOnly(obj any) (any, error) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return obj, nil

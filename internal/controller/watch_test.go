@@ -187,7 +187,7 @@ func TestTargetWatchesOfTheRuntimeAndConfigMaps(t *testing.T) {
 func TestWatchesKeepOnlyNames(t *testing.T) {
 	live := knativeService("example.com/app-a", 3, 3, "True", "", "")
 	live.SetResourceVersion("42")
-	kept, err := nameOnly(live)
+	kept, err := NameOnly(live)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestWatchesKeepOnlyNames(t *testing.T) {
 	}
 	// A tombstone or anything else passes as it is.
 	tombstone := cache.DeletedFinalStateUnknown{Key: "apps/hello", Obj: live}
-	if got, _ := nameOnly(tombstone); got != tombstone {
+	if got, _ := NameOnly(tombstone); got != tombstone {
 		t.Fatalf("a tombstone became %v", got)
 	}
 }
