@@ -370,7 +370,8 @@ func QuietLogsUnlessAsked() {
 	_ = os.Setenv("TF_LOG_SDK", "OFF")
 	// The subsystems' own levels: unset, terraform-plugin-log takes every
 	// trace line of the protocol and the framework as wanted and masks its
-	// fields before the root logger drops it (a tenth of a plan's CPU).
+	// fields before the root logger drops it (a tenth of the provider's CPU in
+	// a plan).
 	_ = os.Setenv("TF_LOG_SDK_PROTO", "OFF")
 	_ = os.Setenv("TF_LOG_SDK_FRAMEWORK", "OFF")
 	_ = os.Setenv("TF_LOG_PROVIDER", "OFF")
