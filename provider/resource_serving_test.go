@@ -248,6 +248,28 @@ func TestAccServing_interruptedInstallConverges(t *testing.T) {
 				},
 			},
 			{
+				// The webhook's Service gone (as when an interrupted install had
+				// written the webhook's configurations but not it): the API
+				// server refuses what the webhook admits until the apply has
+				// written the Service again.
+				PreConfig: func() {
+					mustDelete(t, clients.Kubernetes.CoreV1().Services("knative-serving").Delete(context.Background(), "webhook", metav1.DeleteOptions{}))
+					configMaps := clients.Kubernetes.CoreV1().ConfigMaps("knative-serving")
+					gc, err := configMaps.Get(context.Background(), "config-gc", metav1.GetOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = configMaps.Update(context.Background(), gc, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+					if err == nil || !strings.Contains(err.Error(), "failed calling webhook") {
+						t.Fatalf("with the webhook's Service gone a config map was admitted (%v): the step proves nothing", err)
+					}
+				},
+				Config: servingConfig(c, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("ready"), knownvalue.Bool(true)),
+				},
+			},
+			{
 				// A create that fails (here: its timeout) keeps the resource in
 				// state, tainted; the next apply replaces it and converges.
 				Config:      servingConfig(c, "  timeouts {\n    create = \"1ms\"\n  }"),

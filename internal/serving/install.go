@@ -146,13 +146,54 @@ func (in *Installer) waitTerminated(ctx context.Context, objs []*unstructured.Un
 	return nil
 }
 
+// applyAll applies objs in parallel. Objects the runtime's own webhook admits
+// (its config maps, Certificates, Images) are refused while the webhook cannot
+// be called: after an interrupted install its configurations can outlive a
+// Service or Deployment not yet written, and an upgrade restarts it. Those are
+// applied again once everything else is written, until the webhook admits
+// them or ctx ends.
 func (in *Installer) applyAll(ctx context.Context, objs []*unstructured.Unstructured) error {
-	g, ctx := errgroup.WithContext(ctx)
+	var mu sync.Mutex
+	var refused []*unstructured.Unstructured
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(applyParallelism)
 	for _, o := range objs {
-		g.Go(func() error { return in.apply(ctx, o) })
+		g.Go(func() error {
+			err := in.apply(gctx, o)
+			if webhookUnreachable(err) {
+				mu.Lock()
+				defer mu.Unlock()
+				refused = append(refused, o)
+				return nil
+			}
+			return err
+		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil || len(refused) == 0 {
+		return err
+	}
+	in.progress("waiting for Knative's webhook to admit %d objects", len(refused))
+	var last error
+	err := pollUntil(ctx, func() bool {
+		pending := refused[:0]
+		for _, o := range refused {
+			if err := in.apply(ctx, o); err != nil {
+				pending, last = append(pending, o), err
+			}
+		}
+		refused = pending
+		return len(refused) == 0
+	})
+	if err != nil {
+		return fmt.Errorf("%w (gave up waiting: %w)", explainAdmission(last), err)
+	}
+	return nil
+}
+
+// webhookUnreachable tells an API server that could not call an admission
+// webhook (no Service, no endpoints, no CA bundle yet) from a webhook's verdict.
+func webhookUnreachable(err error) bool {
+	return err != nil && apierrors.IsInternalError(err) && strings.Contains(err.Error(), "failed calling webhook")
 }
 
 func (in *Installer) apply(ctx context.Context, o *unstructured.Unstructured) error {

@@ -335,3 +335,34 @@ func TestRevisionsOldestFirst(t *testing.T) {
 		t.Fatalf("Revisions = %v, %v", got, err)
 	}
 }
+
+// After an interrupted install the webhook's configurations can be there
+// without its Service: the API server refuses what the webhook admits until
+// the Service is written in the same apply.
+func TestApplyWaitsForTheWebhookItWrites(t *testing.T) {
+	c := kubetest.New()
+	services := schema.GroupVersionResource{Version: "v1", Resource: "services"}
+	noWebhook := func(clienttesting.Action) bool { return c.Get(services, Namespace, "webhook") == nil }
+	c.Fail("patch", "certificates", apierrors.NewInternalError(errors.New(`failed calling webhook "webhook.serving.knative.dev": service "webhook" not found`)), noWebhook)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.RunControlPlane(ctx)
+	var progress []string
+	in := &Installer{Clients: c.Clients, Progress: func(msg string) { progress = append(progress, msg) }}
+	if err := in.Apply(quick(t, 30*time.Second), defaultSpec(), nil, false); err != nil {
+		t.Fatalf("Apply = %v", err)
+	}
+	if c.Get(schema.GroupVersionResource{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "certificates"}, Namespace, "routing-serving-certs") == nil {
+		t.Error("the Certificate the webhook refused at first was not applied")
+	}
+	if !slices.Contains(progress, "waiting for Knative's webhook to admit 1 objects") {
+		t.Errorf("progress %q does not say it waited for the webhook", progress)
+	}
+
+	// A webhook that stays unreachable fails the apply with Knative's explanation.
+	c.Fail("patch", "certificates", apierrors.NewInternalError(errors.New(`failed calling webhook "webhook.serving.knative.dev": connection refused`)), nil)
+	err := in.Apply(quick(t, time.Second), defaultSpec(), nil, false)
+	if err == nil || !strings.Contains(err.Error(), "Knative's webhook cannot be reached") || !strings.Contains(err.Error(), "applying Certificate knative-serving/routing-serving-certs") {
+		t.Fatalf("Apply with the webhook down = %v", err)
+	}
+}
