@@ -134,12 +134,12 @@ func (p *knativeProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 			"proxy_url":       str("URL of the proxy to reach the API server through.", "KUBE_PROXY_URL"),
 			"qps": schema.Float64Attribute{
 				Optional:    true,
-				Description: "Requests per second this provider instance may send to the API server, shared by all resources. Default 50 (client-go's 5 throttles large applies). Can also be set with KNATIVE_QPS.",
+				Description: "Requests per second this provider instance may send to the API server, shared by all resources. Unset: no client-side limit (the API server's priority and fairness protects it, and terraform's parallelism bounds the requests in flight). Can also be set with KNATIVE_QPS.",
 				Validators:  []validator.Float64{float64validator.AtLeast(0.1)},
 			},
 			"burst": schema.Int64Attribute{
 				Optional:    true,
-				Description: "Requests allowed above qps in a burst. Default 100. Can also be set with KNATIVE_BURST.",
+				Description: "Requests allowed above qps at once; only with qps. Default twice qps. Can also be set with KNATIVE_BURST.",
 				Validators:  []validator.Int64{int64validator.AtLeast(1)},
 			},
 			"field_manager": schema.StringAttribute{
@@ -299,8 +299,6 @@ func settingsFrom(ctx context.Context, cfg providerModel) (kube.Settings, bool, 
 		TLSServerName:         str(cfg.TLSServerName, "KUBE_TLS_SERVER_NAME"),
 		ProxyURL:              str(cfg.ProxyURL, "KUBE_PROXY_URL"),
 		FieldManager:          str(cfg.FieldManager, "KNATIVE_FIELD_MANAGER"),
-		QPS:                   kube.DefaultQPS,
-		Burst:                 kube.DefaultBurst,
 		LogWarning:            logAPIWarning,
 	}
 	if s.FieldManager == "" {

@@ -272,6 +272,8 @@ func badProviderSettings(kubeconfig string) badConfigSet {
   }`, `(?s)Invalid Attribute Value Match.*api_version = .*value must be one of`},
 		{"qps zero", `host = "https://127.0.0.1:6443"
   qps = 0`, `(?s)qps = 0.*must be at least 0.1`},
+		{"burst without qps", `host = "https://127.0.0.1:6443"
+  burst = 20`, `(?s)burst without qps.*burst = 20.*Set qps too`},
 		{"password without username", `host = "https://127.0.0.1:6443"
   password = "p"`, `(?s)Missing username.*password = `},
 	}}

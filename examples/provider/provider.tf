@@ -25,8 +25,7 @@ provider "knative" {
     command     = "aws"
     args        = ["eks", "get-token", "--cluster-name", "platform"]
   }
-  qps   = 100 # raise for very large applies
-  burst = 200
+  qps = 100 # a gentler client for a shared API server; unset: no client-side limit
 }
 
 variable "cluster_token" {

@@ -23,13 +23,14 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// Defaults sized for applies of many objects: client-go's QPS 5 / burst 10
-// throttles an install of the Knative runtime (hundreds of objects) noticeably.
-const (
-	DefaultQPS          = 50
-	DefaultBurst        = 100
-	DefaultFieldManager = "terraform-provider-knative"
-)
+// DefaultFieldManager owns the fields the provider writes.
+//
+// There is no default client-side rate limit: API servers since 1.20 protect
+// themselves with API Priority and Fairness, which SIG API Machinery
+// recommends relying on (controller-runtime dropped its limiter for it), and
+// terraform's parallelism already bounds the requests in flight. A token
+// bucket of 50 per second made the refresh of 1,000 Services wait 20 s.
+const DefaultFieldManager = "terraform-provider-knative"
 
 // Settings is the connection configuration after environment defaults were applied.
 type Settings struct {
@@ -51,6 +52,8 @@ type Settings struct {
 	ProxyURL             string
 	Exec                 *ExecSettings
 
+	// QPS and Burst limit the requests of all clients of the settings;
+	// QPS 0 sets no client-side limit, Burst 0 is twice QPS.
 	QPS          float32
 	Burst        int
 	FieldManager string
@@ -130,11 +133,14 @@ func (s *Settings) Validate() []*FieldError {
 	if s.Password != "" && s.Username == "" {
 		add(fieldError("password", "Missing username", "password was set without username. Basic authentication needs both."))
 	}
-	if s.QPS <= 0 {
-		add(fieldError("qps", "Invalid value", "qps must be greater than 0."))
+	if s.QPS < 0 {
+		add(fieldError("qps", "Invalid value", "qps must be greater than 0 (leave it unset for no client-side limit)."))
 	}
-	if s.Burst < 1 {
+	switch {
+	case s.Burst < 0:
 		add(fieldError("burst", "Invalid value", "burst must be at least 1."))
+	case s.Burst > 0 && s.QPS == 0:
+		add(fieldError("burst", "burst without qps", "burst is how many requests may go above qps at once; without qps there is no client-side limit. Set qps too, or remove burst."))
 	}
 	if len(s.ConfigPaths) > 0 {
 		if cfgErr := s.validateKubeconfig(); cfgErr != nil {
@@ -245,8 +251,13 @@ func (s *Settings) RESTConfig() (*rest.Config, error) {
 }
 
 func (s *Settings) tune(cfg *rest.Config) *rest.Config {
-	cfg.QPS = s.QPS
-	cfg.Burst = s.Burst
+	cfg.QPS, cfg.Burst = s.QPS, s.Burst
+	switch {
+	case s.QPS <= 0:
+		cfg.QPS, cfg.Burst = -1, 0 // client-go's "no rate limiter"; 0 would mean its 5 per second
+	case s.Burst <= 0:
+		cfg.Burst = max(1, int(2*s.QPS))
+	}
 	cfg.UserAgent = s.FieldManager
 	if s.LogWarning != nil {
 		cfg.WarningHandlerWithContext = WarningHandler(s.LogWarning)

@@ -88,7 +88,10 @@ func TestValidate(t *testing.T) {
 		}, "config_context"},
 		{"host with path only", func(s *Settings) { s.Host = "https://" }, "host"},
 		{"proxy without scheme", func(s *Settings) { s.Host, s.ProxyURL = "https://h", "proxy:3128" }, "proxy_url"},
-		{"burst zero", func(s *Settings) { s.Host, s.Burst = "https://h", 0 }, "burst"},
+		{"burst negative", func(s *Settings) { s.Host, s.Burst = "https://h", -1 }, "burst"},
+		{"qps negative", func(s *Settings) { s.Host, s.QPS = "https://h", -1 }, "qps"},
+		{"burst without qps", func(s *Settings) { s.Host, s.QPS = "https://h", 0 }, "burst"},
+		{"neither qps nor burst", func(s *Settings) { s.Host, s.QPS, s.Burst = "https://h", 0, 0 }, ""},
 		{"username without password", func(s *Settings) { s.Host, s.Username = "https://h", "u" }, "username"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,5 +111,36 @@ func TestValidate(t *testing.T) {
 				t.Error("error without detail")
 			}
 		})
+	}
+}
+
+// Unset, qps leaves the client without a token bucket (client-go reads a
+// QPS of 0 as its default of 5 per second, so "none" must be negative).
+func TestRateLimitDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		qps       float32
+		burst     int
+		wantQPS   float32
+		wantBurst int
+	}{
+		{0, 0, -1, 0},
+		{20, 0, 20, 40},
+		{0.2, 0, 0.2, 1},
+		{20, 5, 20, 5},
+	} {
+		cfg, err := (&Settings{Host: "https://h", Token: "t", QPS: tc.qps, Burst: tc.burst}).RESTConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.QPS != tc.wantQPS || cfg.Burst != tc.wantBurst {
+			t.Errorf("qps %v burst %v: client got qps %v burst %v, want %v %v", tc.qps, tc.burst, cfg.QPS, cfg.Burst, tc.wantQPS, tc.wantBurst)
+		}
+		clients, err := ClientsFor(cfg, DefaultFieldManager)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if limited := clients.Kubernetes.CoreV1().RESTClient().GetRateLimiter() != nil; limited != (tc.qps > 0) {
+			t.Errorf("qps %v: rate limiter present %v", tc.qps, limited)
+		}
 	}
 }

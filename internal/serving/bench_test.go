@@ -109,7 +109,7 @@ func benchInstaller(b *testing.B, c *acctest.Cluster, requests *atomic.Int64) *s
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.QPS, cfg.Burst = kube.DefaultQPS, kube.DefaultBurst
+	cfg.QPS, cfg.Burst = -1, 0 // as the provider's default: no client-side limit
 	if requests != nil {
 		acctest.CountRequests(cfg, requests)
 	}
