@@ -1,8 +1,10 @@
 package provider_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -53,6 +55,7 @@ func BenchmarkCrossplaneServices(b *testing.B) {
 	const poll = 10 * time.Minute
 	c, server, _ := benchServiceServer(b)
 	var reads, writes atomic.Int64
+	idleRequests := requestTally{}
 	x := acctest.StartCrossplane(b, c, acctest.CrossplaneOptions{
 		Namespace: "bench-xp", PollInterval: poll, ReadyPoll: controller.WatchedReadyPoll, WatchTargets: true, QuietLogs: true,
 		MaxReconcileRate: benchInt("KNATIVE_BENCH_RECONCILE_RATE", controller.DefaultMaxReconcileRate),
@@ -62,6 +65,7 @@ func BenchmarkCrossplaneServices(b *testing.B) {
 			} else {
 				writes.Add(1)
 			}
+			idleRequests.add(r)
 		}),
 	})
 	if qps := benchInt("KNATIVE_BENCH_TARGET_QPS", 0); qps > 0 {
@@ -134,8 +138,12 @@ spec:
 		// In sync and idle.
 		reads.Store(0)
 		writes.Store(0)
+		idleRequests.start()
 		before := cpuTime()
 		time.Sleep(idle)
+		// Printed, not logged: the controllers' start-up lines fill the
+		// benchmark's truncated log.
+		fmt.Fprintf(os.Stderr, "BenchmarkCrossplaneServices: requests to the target cluster in %s idle: %s\n", idle, idleRequests.stop())
 		minutes := idle.Minutes() * float64(count)
 		readsPerMinute += float64(reads.Load()) / minutes
 		writesPerMinute += float64(writes.Load()) / minutes
@@ -192,6 +200,49 @@ spec:
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &usage) == nil {
 		b.ReportMetric(float64(usage.Maxrss)/1024, "process-peak-rss-MiB")
 	}
+}
+
+// requestTally counts requests by verb and path while started, so a bench
+// says where its idle requests go.
+type requestTally struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (t *requestTally) start() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.counts = map[string]int{}
+}
+
+func (t *requestTally) add(r *http.Request) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.counts == nil {
+		return
+	}
+	what := r.Method + " " + r.URL.Path
+	if r.URL.Query().Get("watch") == "true" {
+		what += " (watch)"
+	}
+	t.counts[what]++
+}
+
+// stop ends the count and lists what was asked, most often first.
+func (t *requestTally) stop() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	keys := slices.Collect(maps.Keys(t.counts))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(t.counts[b]-t.counts[a], strings.Compare(a, b)) })
+	lines := make([]string, len(keys))
+	for i, k := range keys {
+		lines[i] = fmt.Sprintf("%d x %s", t.counts[k], k)
+	}
+	t.counts = nil
+	if len(lines) == 0 {
+		return "none"
+	}
+	return strings.Join(lines, "; ")
 }
 
 // percentile is the p-th percentile of durations (nearest rank).

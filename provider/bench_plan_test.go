@@ -8,6 +8,8 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -68,7 +70,8 @@ resource "knative_service" "s" {
 }
 `, count+2*pairs))
 
-	tf := acctest.ServeTerraform(b, services, provider.NewServer("bench"))
+	kinds := &timePerKind{}
+	tf := acctest.ServeTerraform(b, services, func() tfprotov6.ProviderServer { return timedProvider{provider.NewServer("bench")(), kinds} })
 	floor := acctest.ServeTerraform(b, data, provider.NewServer("bench"))
 	tf.Run(b, "init", "-input=false")
 	floor.Run(b, "init", "-input=false")
@@ -94,9 +97,12 @@ resource "knative_service" "s" {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var getLatency atomic.Int64
 	gets := func() {
 		inParallel(b, count, func(n int) error {
+			start := time.Now()
 			_, err := plain.Resource(serving.ServicesGVR).Namespace(namespace).Get(ctx, fmt.Sprintf("plan-%d", n), metav1.GetOptions{})
+			getLatency.Add(int64(time.Since(start)))
 			return err
 		})
 	}
@@ -110,7 +116,9 @@ resource "knative_service" "s" {
 	for i := 0; i < b.N; i++ {
 		before := cpuTime()
 		resetPeakRSS()
+		kinds.timing.Store(true)
 		plan += tf.Run(b, "plan", "-input=false", "-detailed-exitcode")
+		kinds.timing.Store(false)
 		providerCPU += cpuTime() - before
 		planPeakRSS = max(planPeakRSS, peakRSSMiB())
 		terraformCPU += tf.LastCPU
@@ -141,6 +149,15 @@ resource "knative_service" "s" {
 	b.ReportMetric(float64(dataCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/terraform_data")
 	b.ReportMetric(float64(schemaCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/schema-floor-resource")
 	b.ReportMetric(float64(len(state))/1024/resources, "state-KiB/resource")
+	// Each kind's time in the provider (every request of a resource's plan,
+	// its GET included) against a plain GET's latency at the same parallelism.
+	get := float64(getLatency.Load()) / n / float64(count)
+	b.ReportMetric(get/1e6, "plain-get-ms")
+	for kind, resources := range map[string]int{"knative_service": count, "knative_route": pairs, "knative_domain_mapping": pairs} {
+		perResource := float64(kinds.total(kind)) / n / float64(resources)
+		b.ReportMetric(perResource/1e6, "provider-ms/"+kind)
+		b.ReportMetric(perResource/get, "provider-vs-plain-get/"+kind)
+	}
 	if planPeakRSS > 0 {
 		b.ReportMetric(planPeakRSS, "plan-peak-rss-MiB")
 	}
@@ -185,6 +202,53 @@ func (echo) ReadResource(_ context.Context, req *tfprotov6.ReadResourceRequest) 
 
 func (echo) PlanResourceChange(_ context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
 	return &tfprotov6.PlanResourceChangeResponse{PlannedState: req.PriorState, PlannedPrivate: req.PriorPrivate}, nil
+}
+
+// timedProvider adds up, per resource type, the time the provider spends
+// answering what terraform asks of a resource in a plan.
+type timedProvider struct {
+	tfprotov6.ProviderServer
+	kinds *timePerKind
+}
+
+type timePerKind struct {
+	timing atomic.Bool
+	totals sync.Map // type name -> *atomic.Int64 (nanoseconds)
+}
+
+func (k *timePerKind) since(typeName string, start time.Time) {
+	if !k.timing.Load() {
+		return
+	}
+	total, _ := k.totals.LoadOrStore(typeName, new(atomic.Int64))
+	total.(*atomic.Int64).Add(int64(time.Since(start)))
+}
+
+func (k *timePerKind) total(typeName string) time.Duration {
+	if total, ok := k.totals.Load(typeName); ok {
+		return time.Duration(total.(*atomic.Int64).Load())
+	}
+	return 0
+}
+
+func (p timedProvider) ValidateResourceConfig(ctx context.Context, req *tfprotov6.ValidateResourceConfigRequest) (*tfprotov6.ValidateResourceConfigResponse, error) {
+	defer p.kinds.since(req.TypeName, time.Now())
+	return p.ProviderServer.ValidateResourceConfig(ctx, req)
+}
+
+func (p timedProvider) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
+	defer p.kinds.since(req.TypeName, time.Now())
+	return p.ProviderServer.UpgradeResourceState(ctx, req)
+}
+
+func (p timedProvider) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
+	defer p.kinds.since(req.TypeName, time.Now())
+	return p.ProviderServer.ReadResource(ctx, req)
+}
+
+func (p timedProvider) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
+	defer p.kinds.since(req.TypeName, time.Now())
+	return p.ProviderServer.PlanResourceChange(ctx, req)
 }
 
 // resetPeakRSS starts this process's peak resident set size (VmHWM) over
