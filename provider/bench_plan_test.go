@@ -231,24 +231,26 @@ func (k *timePerKind) total(typeName string) time.Duration {
 	return 0
 }
 
+// timedRequest is call(ctx, req), its time added to typeName's.
+func timedRequest[Req, Resp any](kinds *timePerKind, typeName string, call func(context.Context, Req) (Resp, error), ctx context.Context, req Req) (Resp, error) {
+	defer kinds.since(typeName, time.Now())
+	return call(ctx, req)
+}
+
 func (p timedProvider) ValidateResourceConfig(ctx context.Context, req *tfprotov6.ValidateResourceConfigRequest) (*tfprotov6.ValidateResourceConfigResponse, error) {
-	defer p.kinds.since(req.TypeName, time.Now())
-	return p.ProviderServer.ValidateResourceConfig(ctx, req)
+	return timedRequest(p.kinds, req.TypeName, p.ProviderServer.ValidateResourceConfig, ctx, req)
 }
 
 func (p timedProvider) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
-	defer p.kinds.since(req.TypeName, time.Now())
-	return p.ProviderServer.UpgradeResourceState(ctx, req)
+	return timedRequest(p.kinds, req.TypeName, p.ProviderServer.UpgradeResourceState, ctx, req)
 }
 
 func (p timedProvider) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
-	defer p.kinds.since(req.TypeName, time.Now())
-	return p.ProviderServer.ReadResource(ctx, req)
+	return timedRequest(p.kinds, req.TypeName, p.ProviderServer.ReadResource, ctx, req)
 }
 
 func (p timedProvider) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
-	defer p.kinds.since(req.TypeName, time.Now())
-	return p.ProviderServer.PlanResourceChange(ctx, req)
+	return timedRequest(p.kinds, req.TypeName, p.ProviderServer.PlanResourceChange, ctx, req)
 }
 
 // resetPeakRSS starts this process's peak resident set size (VmHWM) over
