@@ -173,18 +173,25 @@ func (in *Installer) applyAll(ctx context.Context, objs []*unstructured.Unstruct
 		return err
 	}
 	in.progress("waiting for Knative's webhook to admit %d objects", len(refused))
-	var last error
+	var last, refusal error
 	err := pollUntil(ctx, func() bool {
 		pending := refused[:0]
 		for _, o := range refused {
-			if err := in.apply(ctx, o); err != nil {
+			switch err := in.apply(ctx, o); {
+			case webhookUnreachable(err):
 				pending, last = append(pending, o), err
+			case err != nil:
+				refusal = err // the webhook answered, or something else failed: no use waiting
+				return true
 			}
 		}
 		refused = pending
 		return len(refused) == 0
 	})
-	if err != nil {
+	switch {
+	case refusal != nil:
+		return refusal
+	case err != nil:
 		return fmt.Errorf("%w (gave up waiting: %w)", explainAdmission(last), err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clienttesting "k8s.io/client-go/testing"
 
@@ -342,7 +343,13 @@ func TestRevisionsOldestFirst(t *testing.T) {
 func TestApplyWaitsForTheWebhookItWrites(t *testing.T) {
 	c := kubetest.New()
 	services := schema.GroupVersionResource{Version: "v1", Resource: "services"}
-	noWebhook := func(clienttesting.Action) bool { return c.Get(services, Namespace, "webhook") == nil }
+	// Refused at least once (the applies run in parallel, so the Service may
+	// be written first), then until the Service exists.
+	attempts := 0
+	noWebhook := func(clienttesting.Action) bool {
+		attempts++
+		return attempts == 1 || c.Get(services, Namespace, "webhook") == nil
+	}
 	c.Fail("patch", "certificates", apierrors.NewInternalError(errors.New(`failed calling webhook "webhook.serving.knative.dev": service "webhook" not found`)), noWebhook)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -359,9 +366,25 @@ func TestApplyWaitsForTheWebhookItWrites(t *testing.T) {
 		t.Errorf("progress %q does not say it waited for the webhook", progress)
 	}
 
+	// Once the webhook answers, its verdict fails the apply at once.
+	c2 := kubetest.New()
+	calls := 0
+	c2.Dynamic.PrependReactor("patch", "certificates", func(clienttesting.Action) (bool, runtime.Object, error) {
+		if calls++; calls == 1 {
+			return true, nil, apierrors.NewInternalError(errors.New(`failed calling webhook "webhook.serving.knative.dev": connection refused`))
+		}
+		return true, nil, apierrors.NewBadRequest(`admission webhook "validation.webhook.serving.knative.dev" denied the request`)
+	})
+	c2.RunControlPlane(ctx)
+	start := time.Now()
+	err := (&Installer{Clients: c2.Clients}).Apply(quick(t, 30*time.Second), defaultSpec(), nil, false)
+	if err == nil || !strings.Contains(err.Error(), "denied the request") || time.Since(start) > 10*time.Second {
+		t.Fatalf("Apply with the webhook refusing after %s = %v", time.Since(start), err)
+	}
+
 	// A webhook that stays unreachable fails the apply with Knative's explanation.
 	c.Fail("patch", "certificates", apierrors.NewInternalError(errors.New(`failed calling webhook "webhook.serving.knative.dev": connection refused`)), nil)
-	err := in.Apply(quick(t, time.Second), defaultSpec(), nil, false)
+	err = in.Apply(quick(t, time.Second), defaultSpec(), nil, false)
 	if err == nil || !strings.Contains(err.Error(), "Knative's webhook cannot be reached") || !strings.Contains(err.Error(), "applying Certificate knative-serving/routing-serving-certs") {
 		t.Fatalf("Apply with the webhook down = %v", err)
 	}
