@@ -27,8 +27,8 @@ const scaleServices = 200
 // do, at -parallelism=50 with the provider's default client (no client-side
 // rate limit): the runtime and 200 Services are created and Ready, all 200
 // updated (each one's new revision Ready: no lost updates), a plan after that
-// is empty, and destroy leaves none of them. Every command must succeed: a throttled
-// or refused request fails the apply.
+// is empty, and destroy leaves none of them. Every command must succeed: a
+// throttled or refused request fails the apply.
 func TestAccScale(t *testing.T) {
 	acctest.Extended(t, "make bench (BenchmarkServiceLifecycle) at scale, and the fast tier for every branch")
 	c := acctest.PreCheck(t)

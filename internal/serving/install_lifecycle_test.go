@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clienttesting "k8s.io/client-go/testing"
 
@@ -368,13 +367,10 @@ func TestApplyWaitsForTheWebhookItWrites(t *testing.T) {
 
 	// Once the webhook answers, its verdict fails the apply at once.
 	c2 := kubetest.New()
-	calls := 0
-	c2.Dynamic.PrependReactor("patch", "certificates", func(clienttesting.Action) (bool, runtime.Object, error) {
-		if calls++; calls == 1 {
-			return true, nil, apierrors.NewInternalError(errors.New(`failed calling webhook "webhook.serving.knative.dev": connection refused`))
-		}
-		return true, nil, apierrors.NewBadRequest(`admission webhook "validation.webhook.serving.knative.dev" denied the request`)
-	})
+	c2.Fail("patch", "certificates", apierrors.NewBadRequest(`admission webhook "validation.webhook.serving.knative.dev" denied the request`), nil)
+	calls := 0 // the first apply finds the webhook unreachable (the later Fail is asked first)
+	c2.Fail("patch", "certificates", apierrors.NewInternalError(errors.New(`failed calling webhook "webhook.serving.knative.dev": connection refused`)),
+		func(clienttesting.Action) bool { calls++; return calls == 1 })
 	c2.RunControlPlane(ctx)
 	start := time.Now()
 	err := (&Installer{Clients: c2.Clients}).Apply(quick(t, 30*time.Second), defaultSpec(), nil, false)
