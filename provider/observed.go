@@ -15,7 +15,8 @@ import (
 )
 
 // The observed version: what lets a refresh and a plan of an unchanged
-// knative_service or knative_route cost close to nothing (see server.go).
+// knative_service, knative_route or knative_domain_mapping cost close to
+// nothing (see server.go).
 
 // observedKey names the private state entry that records which version of
 // the live object (uid and resourceVersion) the state was computed from, and
@@ -35,18 +36,26 @@ type observed struct {
 	// attribute records it: the plan of an unchanged object that is not
 	// Ready is an update (see lifecycle.notReady), which the framework plans.
 	Ready bool `json:"ready,omitempty"`
+	// ClaimDomain is a knative_domain_mapping's claim_domain in that state:
+	// true, the state also says that the namespace holds the domain's
+	// ClusterDomainClaim, which every refresh reads again (claimsDomain).
+	ClaimDomain bool `json:"claimDomain,omitempty"`
 }
 
-// observedOf is live's version as built by provider; its verdict is left
-// out: it goes with the version (any write gives a new resourceVersion), so
-// a refresh that finds the same version need not judge it again.
+// domainClaimer is a model whose state also reflects a ClusterDomainClaim.
+type domainClaimer interface{ claimsDomain() bool }
+
+// observedOf is live's version as built by provider; its verdict and the
+// domain claim are left out: the verdict goes with the version (any write
+// gives a new resourceVersion), so a refresh that finds the same version need
+// not judge it again, and the claim is another object.
 func observedOf(live *unstructured.Unstructured, provider string) observed {
-	return observed{live.GetNamespace(), live.GetName(), string(live.GetUID()), live.GetResourceVersion(), provider, false}
+	return observed{Namespace: live.GetNamespace(), Name: live.GetName(), UID: string(live.GetUID()), ResourceVersion: live.GetResourceVersion(), Provider: provider}
 }
 
 // sameVersion says live is the version o records, as built by provider.
 func (o observed) sameVersion(live *unstructured.Unstructured, provider string) bool {
-	o.Ready = false
+	o.Ready, o.ClaimDomain = false, false
 	return o == observedOf(live, provider)
 }
 
@@ -92,6 +101,9 @@ func (l lifecycle) observed(ctx context.Context, m objectModel, live *unstructur
 	}
 	o := observedOf(live, l.version())
 	o.Ready = serving.Judge(live, live.GetGeneration()).State == serving.Ready
+	if claimer, ok := m.(domainClaimer); ok {
+		o.ClaimDomain = claimer.claimsDomain()
+	}
 	data, _ := json.Marshal(o)
 	return data
 }
@@ -104,12 +116,10 @@ func (l lifecycle) recordObserved(ctx context.Context, private privateState, m o
 	}
 }
 
-// readChanged reads the object a state names, which the server's refresh may
-// have read already (fetchedFrom), and returns it when the state needs
-// recomputing from it: nil when the object is gone (the resource is removed
-// from state) or is the very version the state was computed from (the state
-// stands as it is).
-func (l lifecycle) readChanged(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) *unstructured.Unstructured {
+// read reads the object a state names, which the server's refresh may have
+// read already (fetchedFrom): nil when the object is gone, and then the
+// resource is removed from state.
+func (l lifecycle) read(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) *unstructured.Unstructured {
 	var namespace, name types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("namespace"), &namespace)...)
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
@@ -123,6 +133,14 @@ func (l lifecycle) readChanged(ctx context.Context, req tfresource.ReadRequest, 
 	if !fetched {
 		live = l.get(ctx, namespace.ValueString(), name.ValueString(), &resp.State, &resp.Diagnostics)
 	}
+	return live
+}
+
+// readChanged is read, and nil too when the object is the very version the
+// state was computed from (the state stands as it is): for the kinds whose
+// state reflects their object alone.
+func (l lifecycle) readChanged(ctx context.Context, req tfresource.ReadRequest, resp *tfresource.ReadResponse) *unstructured.Unstructured {
+	live := l.read(ctx, req, resp)
 	if live == nil {
 		return nil
 	}

@@ -174,12 +174,16 @@ func (m *domainMappingModel) common() *objectCommon {
 
 func (m *domainMappingModel) setStatus(live *unstructured.Unstructured) { m.setReadyStatus(live) }
 
+// claimsDomain: with claim_domain, the state also says the namespace holds
+// the domain's ClusterDomainClaim (the observed version records it).
+func (m *domainMappingModel) claimsDomain() bool { return m.ClaimDomain.ValueBool() }
+
 func (r *domainMappingResource) Create(ctx context.Context, req tfresource.CreateRequest, resp *tfresource.CreateResponse) {
 	var plan domainMappingModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	timeout, diags := plan.Timeouts.Create(ctx, domainMappingCreateTimeout)
 	resp.Diagnostics.Append(diags...)
-	r.applyAndWait(ctx, timeout, true, &plan, &resp.State, &resp.Diagnostics)
+	r.applyAndWait(ctx, timeout, true, &plan, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *domainMappingResource) Update(ctx context.Context, req tfresource.UpdateRequest, resp *tfresource.UpdateResponse) {
@@ -187,13 +191,13 @@ func (r *domainMappingResource) Update(ctx context.Context, req tfresource.Updat
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	timeout, diags := plan.Timeouts.Update(ctx, domainMappingUpdateTimeout)
 	resp.Diagnostics.Append(diags...)
-	r.applyAndWait(ctx, timeout, false, &plan, &resp.State, &resp.Diagnostics)
+	r.applyAndWait(ctx, timeout, false, &plan, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 // applyAndWait claims the domain, then converges the mapping. A claim made
 // for a mapping that could not be written is released again, so nothing is
 // left that the state does not know of.
-func (r *domainMappingResource) applyAndWait(ctx context.Context, timeout time.Duration, creating bool, plan *domainMappingModel, state *tfsdk.State, diags *diag.Diagnostics) {
+func (r *domainMappingResource) applyAndWait(ctx context.Context, timeout time.Duration, creating bool, plan *domainMappingModel, state *tfsdk.State, private privateState, diags *diag.Diagnostics) {
 	claims := r.claims(diags)
 	if diags.HasError() {
 		return
@@ -213,8 +217,7 @@ func (r *domainMappingResource) applyAndWait(ctx context.Context, timeout time.D
 		return fmt.Sprintf(". With claim_domain = false, a ClusterDomainClaim named %s must give namespace %q the domain "+
 			"(or config-network's autocreate-cluster-domain-claims must be true).", domain, namespace)
 	}
-	// No observed version: the state also reflects the domain's claim.
-	live := r.lifecycle().converge(ctx, timeout, creating, plan, state, nil, diags, explain)
+	live := r.lifecycle().converge(ctx, timeout, creating, plan, state, private, diags, explain)
 	if live == nil && creating && plan.ClaimDomain.ValueBool() {
 		if err := claims.Unclaim(context.WithoutCancel(ctx), domain, namespace); err != nil {
 			diags.AddWarning("The domain claim was not released", err.Error())
@@ -228,8 +231,10 @@ func (r *domainMappingResource) Read(ctx context.Context, req tfresource.ReadReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Not readChanged: the server sends a mapping of the version the state
+	// records here only when the domain's claim changed.
 	l := r.lifecycle()
-	live := l.get(ctx, state.Namespace.ValueString(), state.Name.ValueString(), &resp.State, &resp.Diagnostics)
+	live := l.read(ctx, req, resp)
 	if live == nil {
 		return
 	}
@@ -245,6 +250,7 @@ func (r *domainMappingResource) Read(ctx context.Context, req tfresource.ReadReq
 		state.ClaimDomain = types.BoolValue(claimed)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	l.recordObserved(ctx, resp.Private, &state, live, &resp.Diagnostics)
 }
 
 // Delete deletes the mapping, waits until it is gone, and then releases the

@@ -39,7 +39,7 @@ func TestObservedVersion(t *testing.T) {
 	if err := json.Unmarshal(r.observed(ctx, &m, live), &got); err != nil {
 		t.Fatalf("observed version: %v", err)
 	}
-	if want := (observed{"default", "hello", "7f1c", "4711", "1.0.0", false}); got != want {
+	if want := (observed{Namespace: "default", Name: "hello", UID: "7f1c", ResourceVersion: "4711", Provider: "1.0.0"}); got != want {
 		t.Errorf("observed %+v, want %+v", got, want)
 	}
 	if !got.sameVersion(live, r.version()) {

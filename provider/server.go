@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 )
 
@@ -34,10 +35,12 @@ import (
 //     configuration alone, and the apply records that it was clean in the
 //     resource's private state, which the refresh before each validation
 //     brings in (validatedConfigKey).
-//   - A plan refreshes every knative_service and knative_route
-//     (observedKinds), and when the live object is still the version its
-//     state was computed from (which the resource records in private state,
-//     observed.go), the answer is the prior state itself.
+//   - A plan refreshes every knative_service, knative_route and
+//     knative_domain_mapping (observedKinds), and when the live object is
+//     still the version its state was computed from (which the resource
+//     records in private state, observed.go), and a mapping's namespace still
+//     holds the domain's claim where the state says so, the answer is the
+//     prior state itself.
 //   - A plan whose proposed new state is the prior state (the configuration
 //     changes nothing) of such an object that was Ready is that state: the
 //     framework and the resource's ModifyPlan would plan no change (no plan
@@ -310,7 +313,7 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 	if err != nil {
 		return s.ProviderServer.ReadResource(ctx, req) // the resource reports it
 	}
-	if live != nil && prior.sameVersion(live, data.Version) {
+	if live != nil && prior.sameVersion(live, data.Version) && claimStands(ctx, clients, prior) {
 		return &tfprotov6.ReadResourceResponse{NewState: req.CurrentState, Private: req.Private}, nil
 	}
 	fetched := &fetchedObject{prior.Namespace, prior.Name, live}
@@ -318,9 +321,22 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 }
 
 // observedKinds are the resource types whose state is computed from their
-// Knative object alone and that record its observed version (observed.go).
-// A knative_domain_mapping's state also reflects its domain's claim.
-var observedKinds = map[string]*serving.Kind{"knative_service": serving.Service, "knative_route": serving.Route}
+// Knative object (and a mapping's from its domain's claim too) and that
+// record its observed version (observed.go).
+var observedKinds = map[string]*serving.Kind{
+	"knative_service": serving.Service, "knative_route": serving.Route, "knative_domain_mapping": serving.DomainMapping,
+}
+
+// claimStands says the namespace still holds the domain's ClusterDomainClaim
+// where the recorded state says it does (one GET), or that it says nothing
+// of a claim. A failed read is the resource's to report.
+func claimStands(ctx context.Context, clients *kube.Clients, prior observed) bool {
+	if !prior.ClaimDomain {
+		return true
+	}
+	claimed, err := serving.Claims{Clients: clients}.Claimed(ctx, prior.Name, prior.Namespace)
+	return err == nil && claimed
+}
 
 func (s *server) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
 	if _, shortcut := observedKinds[req.TypeName]; shortcut && unchanged(req.PriorState, req.ProposedNewState) {

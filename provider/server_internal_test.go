@@ -36,8 +36,9 @@ func (f *frameworkStandIn) PlanResourceChange(context.Context, *tfprotov6.PlanRe
 	return &tfprotov6.PlanResourceChangeResponse{}, nil
 }
 
-// The plan shortcut answers only an unchanged knative_service or knative_route whose recorded
-// version Knative had Ready; everything else is the framework's.
+// The plan shortcut answers only an unchanged knative_service, knative_route or
+// knative_domain_mapping whose recorded version Knative had Ready; everything
+// else is the framework's.
 func TestPlanShortcutTakesOnlyUnchangedReadyObjects(t *testing.T) {
 	private := func(o observed) []byte {
 		entry, _ := json.Marshal(o)
@@ -61,7 +62,8 @@ func TestPlanShortcutTakesOnlyUnchangedReadyObjects(t *testing.T) {
 		{name: "no recorded version", typeName: "knative_service", prior: state, proposed: state, wantFramework: true},
 		{name: "a create", typeName: "knative_service", proposed: state, private: ready, wantFramework: true},
 		{name: "a route", typeName: "knative_route", prior: state, proposed: state, private: ready},
-		{name: "another resource", typeName: "knative_domain_mapping", prior: state, proposed: state, private: ready, wantFramework: true},
+		{name: "a domain mapping", typeName: "knative_domain_mapping", prior: state, proposed: state, private: ready},
+		{name: "another resource", typeName: "knative_serving_config", prior: state, proposed: state, private: ready, wantFramework: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			framework := &frameworkStandIn{}

@@ -16,10 +16,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
+	"github.com/tf-knative/terraform-provider-knative/internal/kube/kubetest"
 	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 	"github.com/tf-knative/terraform-provider-knative/provider"
 )
@@ -446,4 +448,113 @@ func BenchmarkServicePlanCPU(b *testing.B) {
 	b.ReportMetric(perOp(gets), "plain-get-us")
 	b.ReportMetric(ours.Seconds()/gets.Seconds(), "plan-vs-plain-get")
 	b.ReportMetric(frameworks.Seconds()/ours.Seconds(), "framework-vs-unchanged-plan")
+}
+
+// A mapping's refresh keeps its state while the mapping is the version the
+// state came from and the namespace still holds the domain's claim (a GET of
+// each); a claim gone or a new version is read into the state.
+func TestDomainMappingRefreshKeepsStateWhileTheClaimStands(t *testing.T) {
+	const domain = "hello.example.org"
+	ctx := context.Background()
+	cluster := kubetest.New()
+	mapping := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": serving.DomainMappingsGVR.GroupVersion().String(), "kind": "DomainMapping",
+		"metadata": map[string]any{"namespace": "default", "name": domain, "uid": "d0d0", "resourceVersion": "10", "generation": int64(1)},
+		"spec":     map[string]any{"ref": map[string]any{"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "hello"}},
+		"status": map[string]any{
+			"observedGeneration": int64(1), "url": "http://" + domain,
+			"conditions": []any{map[string]any{"type": "Ready", "status": "True"}},
+		},
+	}}
+	cluster.Put(serving.DomainMappingsGVR, mapping.DeepCopy())
+	cluster.Put(serving.ClusterDomainClaimsGVR, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": serving.ClusterDomainClaimsGVR.GroupVersion().String(), "kind": "ClusterDomainClaim",
+		"metadata": map[string]any{"name": domain, "uid": "c1a1", "resourceVersion": "11"},
+		"spec":     map[string]any{"namespace": "default"},
+	}})
+	server := provider.ProtocolServerFor(cluster.Clients)
+	config, err := provider.EmptyProviderConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: config})
+	answered(t, err, func() []*tfprotov6.Diagnostic { return configured.Diagnostics })
+	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := schemas.ResourceSchemas["knative_domain_mapping"].ValueType()
+	imported, err := server.ImportResourceState(ctx, &tfprotov6.ImportResourceStateRequest{TypeName: "knative_domain_mapping", ID: "default/" + domain})
+	answered(t, err, func() []*tfprotov6.Diagnostic { return imported.Diagnostics })
+
+	gets := func() int {
+		n := 0
+		for _, a := range cluster.Dynamic.Actions() {
+			if a.GetVerb() == "get" {
+				n++
+			}
+		}
+		return n
+	}
+	refresh := func(state *tfprotov6.DynamicValue, private []byte) (*tfprotov6.ReadResourceResponse, int) {
+		t.Helper()
+		before := gets()
+		resp, err := server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: "knative_domain_mapping", CurrentState: state, Private: private})
+		answered(t, err, func() []*tfprotov6.Diagnostic { return resp.Diagnostics })
+		return resp, gets() - before
+	}
+	attribute := func(resp *tfprotov6.ReadResourceResponse, name string) tftypes.Value {
+		t.Helper()
+		value, err := resp.NewState.Unmarshal(typ)
+		var attributes map[string]tftypes.Value
+		if err != nil || value.As(&attributes) != nil {
+			t.Fatalf("state %v: %v", value, err)
+		}
+		return attributes[name]
+	}
+	unchanged := func(step string, resp, prior *tfprotov6.ReadResourceResponse) {
+		t.Helper()
+		if !bytes.Equal(resp.NewState.MsgPack, prior.NewState.MsgPack) || !bytes.Equal(resp.Private, prior.Private) {
+			t.Errorf("%s: the refresh changed the state", step)
+		}
+	}
+
+	first, _ := refresh(imported.ImportedResources[0].State, imported.ImportedResources[0].Private)
+	if !attribute(first, "claim_domain").Equal(tftypes.NewValue(tftypes.Bool, true)) || !strings.Contains(string(first.Private), "observed") {
+		t.Fatalf("the first refresh: claim_domain %v, private state %s", attribute(first, "claim_domain"), first.Private)
+	}
+	// The status changes without a new resourceVersion, which the API server
+	// never does: only the kept state can explain the old URL.
+	mapping.Object["status"].(map[string]any)["url"] = "https://" + domain
+	cluster.Put(serving.DomainMappingsGVR, mapping.DeepCopy())
+	same, requests := refresh(first.NewState, first.Private)
+	unchanged("the same version and claim", same, first)
+	if requests != 2 {
+		t.Errorf("the refresh of the same version made %d GETs, want 2 (the mapping and its claim)", requests)
+	}
+
+	if err := cluster.Dynamic.Tracker().Delete(serving.ClusterDomainClaimsGVR, "", domain); err != nil {
+		t.Fatal(err)
+	}
+	unclaimed, _ := refresh(same.NewState, same.Private)
+	if !attribute(unclaimed, "claim_domain").Equal(tftypes.NewValue(tftypes.Bool, false)) {
+		t.Errorf("a claim deleted out of band left claim_domain %v", attribute(unclaimed, "claim_domain"))
+	}
+	// The state no longer says the namespace holds the claim: nothing to read
+	// of it while the mapping stays the same.
+	again, requests := refresh(unclaimed.NewState, unclaimed.Private)
+	unchanged("the same version, no claim recorded", again, unclaimed)
+	if requests != 1 {
+		t.Errorf("the refresh of a mapping recorded without its claim made %d GETs, want 1", requests)
+	}
+
+	mapping.Object["metadata"].(map[string]any)["resourceVersion"] = "12"
+	cluster.Put(serving.DomainMappingsGVR, mapping.DeepCopy())
+	changed, _ := refresh(again.NewState, again.Private)
+	if got := attribute(changed, "url"); !got.Equal(tftypes.NewValue(tftypes.String, "https://"+domain)) {
+		t.Errorf("a refresh of a new version kept url %v", got)
+	}
+	if bytes.Equal(changed.Private, again.Private) {
+		t.Error("the refresh did not record the new version")
+	}
 }
