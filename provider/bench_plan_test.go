@@ -2,10 +2,12 @@ package provider_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,16 +28,21 @@ import (
 )
 
 // BenchmarkTerraformPlan times whole `terraform plan` runs of N unchanged
-// knative_service (100, or KNATIVE_BENCH_PLAN_SERVICES), with a knative_route
-// and a knative_domain_mapping per ten (at least one), against the floor the issue
-// sets: the same plan of as many terraform_data plus N plain GETs of the
+// knative_service (100, or KNATIVE_BENCH_PLAN_SERVICES) against the floor the
+// issue sets: the same plan of as many terraform_data plus N plain GETs of the
 // Services at terraform's parallelism (goal: within 2x), with and without
-// refresh, in the same run. The provider is served in this process, so its
-// CPU per resource is measured, and terraform's (a child process) beside it.
-// terraform's own work grows with a resource type's schema, so the bench also
-// plans the same configuration and state through a provider with the same
-// schemas that answers every request with what terraform sent (echo): that
-// plus the GETs is the floor for any provider of these schemas.
+// refresh, in the same run. A second configuration plans a knative_route and
+// a knative_domain_mapping per ten of those Services (at least one each). The
+// provider is served in this process, so its CPU and each kind's time in it
+// are measured, and terraform's (a child process) beside them.
+//
+// Two more plans of the Services' configuration and state show what
+// terraform itself needs, whatever the provider does: one through a provider
+// with the same schemas that answers every request with what terraform sent
+// (echo: the floor for any provider of these schemas), and one through such a
+// provider whose knative_service has only id, name and namespace (minimal:
+// what terraform spends on any plugin's resource, against the terraform_data
+// its own process serves).
 func BenchmarkTerraformPlan(b *testing.B) {
 	count := benchInt("KNATIVE_BENCH_PLAN_SERVICES", 100)
 	pairs := (count + 9) / 10 // a Route and a DomainMapping per ten Services
@@ -48,12 +55,7 @@ func BenchmarkTerraformPlan(b *testing.B) {
 	}
 
 	services := b.TempDir()
-	writeFile(b, filepath.Join(services, "main.tf"), fmt.Sprintf(`terraform {
-  required_providers {
-    knative = { source = "tf-knative/knative" }
-  }
-}
-%s
+	writeFile(b, filepath.Join(services, "main.tf"), fmt.Sprintf(`%s
 resource "knative_service" "s" {
   count     = %d
   name      = "plan-${count.index}"
@@ -62,36 +64,51 @@ resource "knative_service" "s" {
     containers = [{ image = "kind.local/hello:v1" }]
   }
 }
-%s`, c.ProviderBlock(), count, namespace, routesAndMappings(pairs, namespace)))
+`, providerRequirement+c.ProviderBlock(), count, namespace))
+	routing := b.TempDir()
+	writeFile(b, filepath.Join(routing, "main.tf"), providerRequirement+c.ProviderBlock()+routesAndMappings(pairs, namespace))
 	data := b.TempDir()
 	writeFile(b, filepath.Join(data, "main.tf"), fmt.Sprintf(`resource "terraform_data" "d" {
   count = %d
   input = "plan-${count.index}"
 }
-`, count+2*pairs))
+`, count))
 
 	kinds := &timePerKind{}
-	tf := acctest.ServeTerraform(b, services, func() tfprotov6.ProviderServer { return timedProvider{provider.NewServer("bench")(), kinds} })
+	timedServer := func() tfprotov6.ProviderServer { return timedProvider{provider.NewServer("bench")(), kinds} }
+	tf := acctest.ServeTerraform(b, services, timedServer)
+	routes := acctest.ServeTerraform(b, routing, timedServer)
 	floor := acctest.ServeTerraform(b, data, provider.NewServer("bench"))
-	tf.Run(b, "init", "-input=false")
-	floor.Run(b, "init", "-input=false")
-	b.Logf("applying %d Services", count)
+	for _, cli := range []*acctest.Terraform{tf, routes, floor} {
+		cli.Run(b, "init", "-input=false")
+	}
+	b.Logf("applying %d Services, %d Routes and %d DomainMappings", count, pairs, pairs)
 	applied := tf.Run(b, "apply", "-auto-approve", "-input=false")
 	b.Cleanup(func() { tf.Run(b, "destroy", "-auto-approve", "-input=false") })
+	applied += routes.Run(b, "apply", "-auto-approve", "-input=false")
+	b.Cleanup(func() { routes.Run(b, "destroy", "-auto-approve", "-input=false") }) // before the Services'
 	floor.Run(b, "apply", "-auto-approve", "-input=false")
 	b.Logf("applied in %s", applied.Round(time.Second))
-	// The first plan records each Service's Ready verdict where the apply
+	// The first plan records each object's Ready verdict where the apply
 	// saw none yet; the plans below are of a settled estate.
 	tf.Run(b, "plan", "-input=false", "-detailed-exitcode")
+	routes.Run(b, "plan", "-input=false", "-detailed-exitcode")
 
-	// The same configuration and state, served by a provider with the same
-	// schemas that answers every request with what terraform sent.
-	echoed := b.TempDir()
+	// The Services' configuration and state, through providers that answer
+	// every request with what terraform sent.
 	state := readFile(b, filepath.Join(services, "terraform.tfstate"))
-	writeFile(b, filepath.Join(echoed, "terraform.tfstate"), state)
-	writeFile(b, filepath.Join(echoed, "main.tf"), readFile(b, filepath.Join(services, "main.tf")))
-	schemaFloor := acctest.ServeTerraform(b, echoed, func() tfprotov6.ProviderServer { return echo{provider.NewServer("bench")()} })
+	schemaFloor := acctest.ServeTerraform(b, copyRoot(b, services, state), func() tfprotov6.ProviderServer { return echo{provider.NewServer("bench")()} })
+	minimalRoot := copyRoot(b, services, minimalState(b, state))
+	writeFile(b, filepath.Join(minimalRoot, "main.tf"), fmt.Sprintf(`%s
+resource "knative_service" "s" {
+  count     = %d
+  name      = "plan-${count.index}"
+  namespace = %q
+}
+`, providerRequirement+c.ProviderBlock(), count, namespace))
+	protocolFloor := acctest.ServeTerraform(b, minimalRoot, func() tfprotov6.ProviderServer { return minimal{echo{provider.NewServer("bench")()}} })
 	schemaFloor.Run(b, "init", "-input=false")
+	protocolFloor.Run(b, "init", "-input=false")
 
 	plain, err := dynamic.NewForConfig(unthrottled(b, c, nil))
 	if err != nil {
@@ -106,7 +123,7 @@ resource "knative_service" "s" {
 			return err
 		})
 	}
-	var plan, planNoRefresh, dataPlan, schemaPlan, getFloor, providerCPU, terraformCPU, dataCPU, schemaCPU time.Duration
+	var plan, planNoRefresh, dataPlan, schemaPlan, minimalPlan, routingPlan, getFloor, providerCPU, terraformCPU, dataCPU, schemaCPU, minimalCPU time.Duration
 	var planPeakRSS float64
 	if file := os.Getenv("KNATIVE_BENCH_PLAN_CPUPROFILE"); file != "" {
 		stop := profileCPU(b, file) // of the provider's part in the plans alone
@@ -127,7 +144,12 @@ resource "knative_service" "s" {
 		dataCPU += floor.LastCPU
 		schemaPlan += schemaFloor.Run(b, "plan", "-input=false", "-detailed-exitcode")
 		schemaCPU += schemaFloor.LastCPU
+		minimalPlan += protocolFloor.Run(b, "plan", "-input=false", "-detailed-exitcode")
+		minimalCPU += protocolFloor.LastCPU
 		getFloor += timed(gets)
+		kinds.timing.Store(true)
+		routingPlan += routes.Run(b, "plan", "-input=false", "-detailed-exitcode")
+		kinds.timing.Store(false)
 	}
 	b.StopTimer()
 	n := float64(b.N)
@@ -140,14 +162,18 @@ resource "knative_service" "s" {
 	// this is the ratio to what a provider of them could reach at best.
 	b.ReportMetric(schemaPlan.Seconds()/n, "schema-floor-plan-s")
 	b.ReportMetric(plan.Seconds()/(schemaPlan+getFloor).Seconds(), "ratio-vs-schema-floor")
+	b.ReportMetric(minimalPlan.Seconds()/n, "minimal-schema-plan-s")
 	b.ReportMetric(planNoRefresh.Seconds()/dataPlan.Seconds(), "no-refresh-ratio-vs-terraform_data")
-	resources := float64(count + 2*pairs)
+	b.ReportMetric(routingPlan.Seconds()/n, "routing-plan-s")
+	resources := float64(count)
 	b.ReportMetric(float64(providerCPU.Microseconds())/1000/n/resources, "provider-cpu-ms/resource")
-	// Where the rest goes: terraform's own CPU, per resource, for these
-	// resources and for as many terraform_data.
+	// Where the rest goes: terraform's own CPU per resource, for the
+	// Services, through the echo, through the minimal schema, and per
+	// terraform_data.
 	b.ReportMetric(float64(terraformCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/resource")
-	b.ReportMetric(float64(dataCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/terraform_data")
 	b.ReportMetric(float64(schemaCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/schema-floor-resource")
+	b.ReportMetric(float64(minimalCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/minimal-schema-resource")
+	b.ReportMetric(float64(dataCPU.Microseconds())/1000/n/resources, "terraform-cpu-ms/terraform_data")
 	b.ReportMetric(float64(len(state))/1024/resources, "state-KiB/resource")
 	// Each kind's time in the provider (every request of a resource's plan,
 	// its GET included) against a plain GET's latency at the same parallelism.
@@ -165,6 +191,47 @@ resource "knative_service" "s" {
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &usage) == nil {
 		b.ReportMetric(float64(usage.Maxrss)/1024, "process-peak-rss-MiB")
 	}
+}
+
+const providerRequirement = `terraform {
+  required_providers {
+    knative = { source = "tf-knative/knative" }
+  }
+}
+`
+
+// copyRoot is a new root module with root's configuration and state.
+func copyRoot(tb testing.TB, root, state string) string {
+	dir := tb.TempDir()
+	writeFile(tb, filepath.Join(dir, "main.tf"), readFile(tb, filepath.Join(root, "main.tf")))
+	writeFile(tb, filepath.Join(dir, "terraform.tfstate"), state)
+	return dir
+}
+
+// minimalAttributes are the attributes minimal's knative_service keeps.
+var minimalAttributes = []string{"id", "name", "namespace"}
+
+// minimalState is state with only the minimalAttributes of each resource.
+func minimalState(tb testing.TB, state string) string {
+	var whole map[string]any
+	if err := json.Unmarshal([]byte(state), &whole); err != nil {
+		tb.Fatal(err)
+	}
+	for _, resource := range whole["resources"].([]any) {
+		for _, instance := range resource.(map[string]any)["instances"].([]any) {
+			attributes := instance.(map[string]any)["attributes"].(map[string]any)
+			for name := range attributes {
+				if !slices.Contains(minimalAttributes, name) {
+					delete(attributes, name)
+				}
+			}
+		}
+	}
+	out, err := json.Marshal(whole)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(out)
 }
 
 // profileCPU writes this process's CPU profile to file until stop is called.
@@ -202,6 +269,26 @@ func (echo) ReadResource(_ context.Context, req *tfprotov6.ReadResourceRequest) 
 
 func (echo) PlanResourceChange(_ context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
 	return &tfprotov6.PlanResourceChangeResponse{PlannedState: req.PriorState, PlannedPrivate: req.PriorPrivate}, nil
+}
+
+// minimal is echo with a knative_service of the minimalAttributes alone:
+// what terraform spends on a resource of any plugin, schema aside.
+type minimal struct{ echo }
+
+func (m minimal) GetProviderSchema(ctx context.Context, req *tfprotov6.GetProviderSchemaRequest) (*tfprotov6.GetProviderSchemaResponse, error) {
+	resp, err := m.echo.GetProviderSchema(ctx, req)
+	if err != nil || resp.ResourceSchemas["knative_service"] == nil {
+		return resp, err
+	}
+	full := resp.ResourceSchemas["knative_service"]
+	kept := &tfprotov6.Schema{Version: full.Version, Block: &tfprotov6.SchemaBlock{}}
+	for _, attribute := range full.Block.Attributes {
+		if slices.Contains(minimalAttributes, attribute.Name) {
+			kept.Block.Attributes = append(kept.Block.Attributes, attribute)
+		}
+	}
+	resp.ResourceSchemas["knative_service"] = kept
+	return resp, nil
 }
 
 // timedProvider adds up, per resource type, the time the provider spends
@@ -298,8 +385,8 @@ func writeFile(tb testing.TB, name, content string) {
 	}
 }
 
-// routesAndMappings are n knative_route (each to a Service's configuration)
-// and n knative_domain_mapping (each to a Service).
+// routesAndMappings are n knative_route (each to the configuration of a
+// Service plan-<index>) and n knative_domain_mapping (each to such a Service).
 func routesAndMappings(n int, namespace string) string {
 	if n == 0 {
 		return ""
@@ -309,14 +396,14 @@ resource "knative_route" "r" {
   count     = %[1]d
   name      = "plan-route-${count.index}"
   namespace = %[2]q
-  traffic   = [{ configuration_name = knative_service.s[count.index].name, percent = 100 }]
+  traffic   = [{ configuration_name = "plan-${count.index}", percent = 100 }]
 }
 
 resource "knative_domain_mapping" "m" {
   count     = %[1]d
   name      = "plan-${count.index}.bench.example.org"
   namespace = %[2]q
-  ref       = { name = knative_service.s[count.index].name }
+  ref       = { name = "plan-${count.index}" }
 }
 `, n, namespace)
 }
