@@ -116,24 +116,26 @@ func BenchmarkServiceLifecycle(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		prefix := fmt.Sprintf("bench-lifecycle-%d", i)
 		var states []serviceState
-		apply += timed(func() { states = createServices(b, server, prefix, count) })
-		update += timed(func() { states = updateServices(b, server, states, prefix, "kind.local/hello:v2") })
-		destroy += timed(func() { deleteServices(b, server, states) })
+		// Each phase is logged as it ends: a run at a size the cluster cannot
+		// hold still tells what it measured.
+		apply += logged(b, "provider apply", func() { states = createServices(b, server, prefix, count) })
+		update += logged(b, "provider update", func() { states = updateServices(b, server, states, prefix, "kind.local/hello:v2") })
+		destroy += logged(b, "provider destroy", func() { deleteServices(b, server, states) })
 
 		// The same Services, under other names (no leftovers to wait for).
 		v1, v2 := filepath.Join(dir, fmt.Sprintf("v1-%d.yaml", i)), filepath.Join(dir, fmt.Sprintf("v2-%d.yaml", i))
 		writeServices(b, v1, "kubectl-"+prefix, count, "kind.local/hello:v1")
 		writeServices(b, v2, "kubectl-"+prefix, count, "kind.local/hello:v2")
-		kubectlApply += timed(func() {
+		kubectlApply += logged(b, "kubectl apply", func() {
 			c.RunKubectl(b, kubectl, "apply", "--server-side", "-f", v1)
 			c.RunKubectl(b, kubectl, "wait", "--for=condition=Ready", "--timeout=30m", "-f", v1)
 		})
-		kubectlUpdate += timed(func() {
+		kubectlUpdate += logged(b, "kubectl update", func() {
 			c.RunKubectl(b, kubectl, "apply", "--server-side", "-f", v2)
 			c.RunKubectl(b, kubectl, "wait", "--for=jsonpath={.status.observedGeneration}=2", "--timeout=30m", "-f", v2)
 			c.RunKubectl(b, kubectl, "wait", "--for=condition=Ready", "--timeout=30m", "-f", v2)
 		})
-		kubectlDestroy += timed(func() {
+		kubectlDestroy += logged(b, "kubectl destroy", func() {
 			c.RunKubectl(b, kubectl, "delete", "--cascade=foreground", "--wait=true", "--timeout=30m", "-f", v2)
 		})
 	}
@@ -323,6 +325,13 @@ func inParallel(b *testing.B, count int, work func(n int) error) {
 	if err := g.Wait(); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// logged is timed, logged with what as soon as work ends.
+func logged(b *testing.B, what string, work func()) time.Duration {
+	took := timed(work)
+	b.Logf("%s: %s", what, took.Round(100*time.Millisecond))
+	return took
 }
 
 // timed is how long work takes.
