@@ -46,6 +46,7 @@ func TestPlanShortcutTakesOnlyUnchangedReadyObjects(t *testing.T) {
 		return data
 	}
 	ready := private(observed{Namespace: "default", Name: "hello", UID: "7f1c", ResourceVersion: "4711", Ready: true})
+	claimed := private(observed{Namespace: "default", Name: "hello", UID: "7f1c", ResourceVersion: "4711", Ready: true, ClaimDomain: true})
 	notReady := private(observed{Namespace: "default", Name: "hello", UID: "7f1c", ResourceVersion: "4711"})
 	state := &tfprotov6.DynamicValue{MsgPack: []byte{0x81, 0xa4, 'n', 'a', 'm', 'e', 0xa5, 'h', 'e', 'l', 'l', 'o'}}
 	changed := &tfprotov6.DynamicValue{MsgPack: []byte{0x81, 0xa4, 'n', 'a', 'm', 'e', 0xa5, 'w', 'o', 'r', 'l', 'd'}}
@@ -62,7 +63,9 @@ func TestPlanShortcutTakesOnlyUnchangedReadyObjects(t *testing.T) {
 		{name: "no recorded version", typeName: "knative_service", prior: state, proposed: state, wantFramework: true},
 		{name: "a create", typeName: "knative_service", proposed: state, private: ready, wantFramework: true},
 		{name: "a route", typeName: "knative_route", prior: state, proposed: state, private: ready},
-		{name: "a domain mapping", typeName: "knative_domain_mapping", prior: state, proposed: state, private: ready},
+		{name: "a domain mapping", typeName: "knative_domain_mapping", prior: state, proposed: state, private: claimed},
+		// A refresh found the claim gone: the default plans it back.
+		{name: "a domain mapping without its claim", typeName: "knative_domain_mapping", prior: state, proposed: state, private: ready, wantFramework: true},
 		{name: "another resource", typeName: "knative_serving_config", prior: state, proposed: state, private: ready, wantFramework: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
