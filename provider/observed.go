@@ -36,11 +36,19 @@ type observed struct {
 	// attribute records it: the plan of an unchanged object that is not
 	// Ready is an update (see lifecycle.notReady), which the framework plans.
 	Ready bool `json:"ready,omitempty"`
-	// ClaimDomain is a knative_domain_mapping's claim_domain in that state:
-	// true, the state also says that the namespace holds the domain's
-	// ClusterDomainClaim, which every refresh reads again (claimsDomain).
-	ClaimDomain bool `json:"claimDomain,omitempty"`
+	// ClaimDomain is a knative_domain_mapping's claim_domain in that state
+	// (nil for the other kinds): true, the state also says that the namespace
+	// holds the domain's ClusterDomainClaim, which every refresh reads again;
+	// false after a refresh found the claim gone, when terraform proposes the
+	// prior false for a configuration that leaves it out and the framework's
+	// default plans it back to true (claimsDomain, lostClaim).
+	ClaimDomain *bool `json:"claimDomain,omitempty"`
 }
+
+// holdsClaim says the recorded state says the namespace holds the domain's
+// claim; lostClaim, that it is a mapping's state that no longer does.
+func (o observed) holdsClaim() bool { return o.ClaimDomain != nil && *o.ClaimDomain }
+func (o observed) lostClaim() bool  { return o.ClaimDomain != nil && !*o.ClaimDomain }
 
 // domainClaimer is a model whose state also reflects a ClusterDomainClaim.
 type domainClaimer interface{ claimsDomain() bool }
@@ -55,7 +63,7 @@ func observedOf(live *unstructured.Unstructured, provider string) observed {
 
 // sameVersion says live is the version o records, as built by provider.
 func (o observed) sameVersion(live *unstructured.Unstructured, provider string) bool {
-	o.Ready, o.ClaimDomain = false, false
+	o.Ready, o.ClaimDomain = false, nil
 	return o == observedOf(live, provider)
 }
 
@@ -102,7 +110,8 @@ func (l lifecycle) observed(ctx context.Context, m objectModel, live *unstructur
 	o := observedOf(live, l.version())
 	o.Ready = serving.Judge(live, live.GetGeneration()).State == serving.Ready
 	if claimer, ok := m.(domainClaimer); ok {
-		o.ClaimDomain = claimer.claimsDomain()
+		claims := claimer.claimsDomain()
+		o.ClaimDomain = &claims
 	}
 	data, _ := json.Marshal(o)
 	return data

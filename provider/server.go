@@ -331,7 +331,7 @@ var observedKinds = map[string]*serving.Kind{
 // where the recorded state says it does (one GET), or that it says nothing
 // of a claim. A failed read is the resource's to report.
 func claimStands(ctx context.Context, clients *kube.Clients, prior observed) bool {
-	if !prior.ClaimDomain {
+	if !prior.holdsClaim() {
 		return true
 	}
 	claimed, err := serving.Claims{Clients: clients}.Claimed(ctx, prior.Name, prior.Namespace)
@@ -340,19 +340,11 @@ func claimStands(ctx context.Context, clients *kube.Clients, prior observed) boo
 
 func (s *server) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
 	if _, shortcut := observedKinds[req.TypeName]; shortcut && unchanged(req.PriorState, req.ProposedNewState) {
-		if prior, ok := observedFrom(privateEntries(req.PriorPrivate)[observedKey]); ok && prior.Ready && defaultsHold(req.TypeName, prior) {
+		if prior, ok := observedFrom(privateEntries(req.PriorPrivate)[observedKey]); ok && prior.Ready && !prior.lostClaim() {
 			return &tfprotov6.PlanResourceChangeResponse{PlannedState: req.PriorState, PlannedPrivate: req.PriorPrivate}, nil
 		}
 	}
 	return s.ProviderServer.PlanResourceChange(ctx, req)
-}
-
-// defaultsHold says the prior state keeps the defaults a refresh can change:
-// a mapping's claim_domain (default true) turns false when the claim is gone,
-// and terraform then proposes the prior false for a configuration that leaves
-// it out, which the framework's default plans back to true: no shortcut.
-func defaultsHold(typeName string, prior observed) bool {
-	return typeName != "knative_domain_mapping" || prior.ClaimDomain
 }
 
 // unchanged says the proposed new state is the prior state, byte for byte

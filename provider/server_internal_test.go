@@ -46,7 +46,9 @@ func TestPlanShortcutTakesOnlyUnchangedReadyObjects(t *testing.T) {
 		return data
 	}
 	ready := private(observed{Namespace: "default", Name: "hello", UID: "7f1c", ResourceVersion: "4711", Ready: true})
-	claimed := private(observed{Namespace: "default", Name: "hello", UID: "7f1c", ResourceVersion: "4711", Ready: true, ClaimDomain: true})
+	claims, lost := true, false
+	claimed := private(observed{Namespace: "default", Name: "hello", UID: "7f1c", ResourceVersion: "4711", Ready: true, ClaimDomain: &claims})
+	unclaimed := private(observed{Namespace: "default", Name: "hello", UID: "7f1c", ResourceVersion: "4711", Ready: true, ClaimDomain: &lost})
 	notReady := private(observed{Namespace: "default", Name: "hello", UID: "7f1c", ResourceVersion: "4711"})
 	state := &tfprotov6.DynamicValue{MsgPack: []byte{0x81, 0xa4, 'n', 'a', 'm', 'e', 0xa5, 'h', 'e', 'l', 'l', 'o'}}
 	changed := &tfprotov6.DynamicValue{MsgPack: []byte{0x81, 0xa4, 'n', 'a', 'm', 'e', 0xa5, 'w', 'o', 'r', 'l', 'd'}}
@@ -65,7 +67,7 @@ func TestPlanShortcutTakesOnlyUnchangedReadyObjects(t *testing.T) {
 		{name: "a route", typeName: "knative_route", prior: state, proposed: state, private: ready},
 		{name: "a domain mapping", typeName: "knative_domain_mapping", prior: state, proposed: state, private: claimed},
 		// A refresh found the claim gone: the default plans it back.
-		{name: "a domain mapping without its claim", typeName: "knative_domain_mapping", prior: state, proposed: state, private: ready, wantFramework: true},
+		{name: "a domain mapping without its claim", typeName: "knative_domain_mapping", prior: state, proposed: state, private: unclaimed, wantFramework: true},
 		{name: "another resource", typeName: "knative_serving_config", prior: state, proposed: state, private: ready, wantFramework: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
