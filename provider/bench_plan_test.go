@@ -54,17 +54,20 @@ func BenchmarkTerraformPlan(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	services := b.TempDir()
-	writeFile(b, filepath.Join(services, "main.tf"), fmt.Sprintf(`%s
+	servicesConfig := func(template string) string {
+		return fmt.Sprintf(`%s
 resource "knative_service" "s" {
   count     = %d
   name      = "plan-${count.index}"
   namespace = %q
-  template = {
+%s}
+`, providerRequirement+c.ProviderBlock(), count, namespace, template)
+	}
+	services := b.TempDir()
+	writeFile(b, filepath.Join(services, "main.tf"), servicesConfig(`  template = {
     containers = [{ image = "kind.local/hello:v1" }]
   }
-}
-`, providerRequirement+c.ProviderBlock(), count, namespace))
+`))
 	routing := b.TempDir()
 	writeFile(b, filepath.Join(routing, "main.tf"), providerRequirement+c.ProviderBlock()+routesAndMappings(pairs, namespace))
 	data := b.TempDir()
@@ -97,16 +100,10 @@ resource "knative_service" "s" {
 	// The Services' configuration and state, through providers that answer
 	// every request with what terraform sent.
 	state := readFile(b, filepath.Join(services, "terraform.tfstate"))
-	schemaFloor := acctest.ServeTerraform(b, copyRoot(b, services, state), func() tfprotov6.ProviderServer { return echo{provider.NewServer("bench")()} })
-	minimalRoot := copyRoot(b, services, minimalState(b, state))
-	writeFile(b, filepath.Join(minimalRoot, "main.tf"), fmt.Sprintf(`%s
-resource "knative_service" "s" {
-  count     = %d
-  name      = "plan-${count.index}"
-  namespace = %q
-}
-`, providerRequirement+c.ProviderBlock(), count, namespace))
-	protocolFloor := acctest.ServeTerraform(b, minimalRoot, func() tfprotov6.ProviderServer { return minimal{echo{provider.NewServer("bench")()}} })
+	schemaFloor := acctest.ServeTerraform(b, rootWith(b, readFile(b, filepath.Join(services, "main.tf")), state),
+		func() tfprotov6.ProviderServer { return echo{provider.NewServer("bench")()} })
+	protocolFloor := acctest.ServeTerraform(b, rootWith(b, servicesConfig(""), minimalState(b, state)),
+		func() tfprotov6.ProviderServer { return minimal{echo{provider.NewServer("bench")()}} })
 	schemaFloor.Run(b, "init", "-input=false")
 	protocolFloor.Run(b, "init", "-input=false")
 
@@ -200,10 +197,10 @@ const providerRequirement = `terraform {
 }
 `
 
-// copyRoot is a new root module with root's configuration and state.
-func copyRoot(tb testing.TB, root, state string) string {
+// rootWith is a new root module with config and state.
+func rootWith(tb testing.TB, config, state string) string {
 	dir := tb.TempDir()
-	writeFile(tb, filepath.Join(dir, "main.tf"), readFile(tb, filepath.Join(root, "main.tf")))
+	writeFile(tb, filepath.Join(dir, "main.tf"), config)
 	writeFile(tb, filepath.Join(dir, "terraform.tfstate"), state)
 	return dir
 }
