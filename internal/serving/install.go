@@ -197,12 +197,6 @@ func (in *Installer) applyAll(ctx context.Context, objs []*unstructured.Unstruct
 	return nil
 }
 
-// webhookUnreachable tells an API server that could not call an admission
-// webhook (no Service, no endpoints, no CA bundle yet) from a webhook's verdict.
-func webhookUnreachable(err error) bool {
-	return err != nil && apierrors.IsInternalError(err) && strings.Contains(err.Error(), "failed calling webhook")
-}
-
 func (in *Installer) apply(ctx context.Context, o *unstructured.Unstructured) error {
 	k, err := kindOf(o)
 	if err != nil {

@@ -143,11 +143,17 @@ func (o Objects) Apply(ctx context.Context, obj *unstructured.Unstructured) (*un
 // explainAdmission says what an API server's failure to call Knative's
 // webhook means: until the webhook answers, no Knative object is admitted.
 func explainAdmission(err error) error {
-	if err == nil || !strings.Contains(err.Error(), "failed calling webhook") || !strings.Contains(err.Error(), "knative.dev") {
+	if !webhookUnreachable(err) || !strings.Contains(err.Error(), "knative.dev") {
 		return err
 	}
 	return fmt.Errorf("%w. Knative's webhook cannot be reached: the API server admits no Knative object until it answers. "+
 		"Check that the webhook Deployment in %s runs and is Ready", err, Namespace)
+}
+
+// webhookUnreachable tells an API server that could not call an admission
+// webhook (no Service, no endpoints, no CA bundle yet) from a webhook's verdict.
+func webhookUnreachable(err error) bool {
+	return err != nil && apierrors.IsInternalError(err) && strings.Contains(err.Error(), "failed calling webhook")
 }
 
 // Get reads an object; nil when it does not exist.

@@ -115,13 +115,20 @@ func TestObjectsReadErrors(t *testing.T) {
 
 func TestApplyExplainsAnUnreachableWebhook(t *testing.T) {
 	c := kubetest.New()
-	c.Fail("patch", "services", errors.New(`Internal error occurred: failed calling webhook "webhook.serving.knative.dev": connection refused`), nil)
+	c.Fail("patch", "services", apierrors.NewInternalError(errors.New(`failed calling webhook "webhook.serving.knative.dev": connection refused`)), nil)
 	_, err := Service.On(c.Clients).Apply(context.Background(), ksvc("hello", "a"))
 	if err == nil || !strings.Contains(err.Error(), "Knative's webhook cannot be reached") || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("Apply = %v", err)
 	}
-	if err := explainAdmission(errors.New("conflict")); err.Error() != "conflict" {
-		t.Errorf("another error is reworded: %v", err)
+	for _, other := range []error{
+		errors.New("conflict"),
+		// A webhook's own verdict names the webhook too, but the API server called it.
+		apierrors.NewBadRequest(`admission webhook "validation.webhook.serving.knative.dev" denied the request`),
+		apierrors.NewInternalError(errors.New(`failed calling webhook "policy.example.com": connection refused`)),
+	} {
+		if err := explainAdmission(other); err.Error() != other.Error() {
+			t.Errorf("another error is reworded: %v", err)
+		}
 	}
 }
 
