@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -99,10 +98,10 @@ spec:
 		name := func(n int) (namespace, name string) {
 			return namespaces[n%spread], fmt.Sprintf("%s-%d", prefix, n)
 		}
-		start := time.Now()
-		inParallel(b, count, func(n int) error {
-			namespace, name := name(n)
-			return x.Client.Create(ctx, acctest.Decode(b, fmt.Sprintf(`
+		crossplane += logged(b, fmt.Sprintf("%d managed resources created, all Ready", count), func() {
+			inParallel(b, count, func(n int) error {
+				namespace, name := name(n)
+				return x.Client.Create(ctx, acctest.Decode(b, fmt.Sprintf(`
 apiVersion: serving.knative.m.crossplane.io/v1alpha1
 kind: Service
 metadata: {name: %s, namespace: %s}
@@ -115,17 +114,19 @@ spec:
           containers:
           - image: kind.local/hello:v1
 `, name, namespace)))
+			})
+			acctest.Eventually(b, patience, fmt.Sprintf("%d Service managed resources Ready", count), func() (bool, string) {
+				ready := seen.readyManaged(prefix)
+				return ready == count, fmt.Sprintf("%d of %d Ready", ready, count)
+			})
 		})
-		acctest.Eventually(b, patience, fmt.Sprintf("%d Service managed resources Ready", count), func() (bool, string) {
-			ready := seen.readyManaged(prefix)
-			return ready == count, fmt.Sprintf("%d of %d Ready", ready, count)
-		})
-		crossplane += time.Since(start)
 		b.StopTimer()
 		for n := 0; n < count; n++ {
 			namespace, name := name(n)
 			readyDelays = append(readyDelays, seen.readyDelay(namespace, name))
 		}
+		progress(b, "Knative's Ready verdict to the managed resource: p95 %s, max %s; process peak RSS %.0f MiB",
+			percentile(readyDelays, 95), percentile(readyDelays, 100), processPeakRSSMiB())
 
 		// Out-of-band edits of a managed field, one at a time.
 		for e := 0; e < edits; e++ {
@@ -134,6 +135,7 @@ spec:
 			watchLatencies = append(watchLatencies, latency)
 			reverts = append(reverts, revert)
 		}
+		progress(b, "%d out-of-band edits: revert p95 %s, a plain watch's p95 %s", edits, percentile(reverts, 95), percentile(watchLatencies, 95))
 
 		// In sync and idle.
 		reads.Store(0)
@@ -141,45 +143,48 @@ spec:
 		idleRequests.start()
 		before := cpuTime()
 		time.Sleep(idle)
-		// Printed, not logged: the controllers' start-up lines fill the
-		// benchmark's truncated log.
-		fmt.Fprintf(os.Stderr, "BenchmarkCrossplaneServices: requests to the target cluster in %s idle: %s\n", idle, idleRequests.stop())
+		cores := (cpuTime() - before).Seconds() / idle.Seconds()
 		minutes := idle.Minutes() * float64(count)
 		readsPerMinute += float64(reads.Load()) / minutes
 		writesPerMinute += float64(writes.Load()) / minutes
-		idleCores += (cpuTime() - before).Seconds() / idle.Seconds()
+		idleCores += cores
+		progress(b, "%s idle: %d writes, %.3f reads per managed resource per minute, %.3f cores, process peak RSS %.0f MiB; the requests: %s",
+			idle, writes.Load(), float64(reads.Load())/minutes, cores, processPeakRSSMiB(), idleRequests.stop())
 
-		acctest.Eventually(b, patience, "the managed resources and their Knative Services deleted", func() (bool, string) {
-			list := &servingv1alpha1.ServiceList{}
-			if err := x.Client.List(ctx, list); err != nil {
-				return false, err.Error()
-			}
-			// Asked again where one is not deleting yet: a busy API server
-			// can drop a collection's deletion halfway.
-			undeleted := map[string]bool{}
-			for _, mr := range list.Items {
-				if mr.DeletionTimestamp == nil {
-					undeleted[mr.Namespace] = true
-				}
-			}
-			for namespace := range undeleted {
-				if err := x.Client.DeleteAllOf(ctx, &servingv1alpha1.Service{}, client.InNamespace(namespace)); err != nil {
+		logged(b, "managed resources and their Knative Services deleted", func() {
+			acctest.Eventually(b, patience, "the managed resources and their Knative Services deleted", func() (bool, string) {
+				list := &servingv1alpha1.ServiceList{}
+				if err := x.Client.List(ctx, list); err != nil {
 					return false, err.Error()
 				}
-			}
-			live, err := x.Clients.Dynamic.Resource(serving.ServicesGVR).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, err.Error()
-			}
-			return len(list.Items) == 0 && len(live.Items) == 0, fmt.Sprintf("%d managed resources, %d Knative Services left", len(list.Items), len(live.Items))
+				// Asked again where one is not deleting yet: a busy API server
+				// can drop a collection's deletion halfway.
+				undeleted := map[string]bool{}
+				for _, mr := range list.Items {
+					if mr.DeletionTimestamp == nil {
+						undeleted[mr.Namespace] = true
+					}
+				}
+				for namespace := range undeleted {
+					if err := x.Client.DeleteAllOf(ctx, &servingv1alpha1.Service{}, client.InNamespace(namespace)); err != nil {
+						return false, err.Error()
+					}
+				}
+				live, err := x.Clients.Dynamic.Resource(serving.ServicesGVR).List(ctx, metav1.ListOptions{})
+				if err != nil {
+					return false, err.Error()
+				}
+				return len(list.Items) == 0 && len(live.Items) == 0, fmt.Sprintf("%d managed resources, %d Knative Services left", len(list.Items), len(live.Items))
+			})
 		})
 		b.StartTimer()
 
-		start = time.Now()
-		states := createServices(b, server, "bench-tf-"+strconv.Itoa(i), count)
-		terraform += time.Since(start)
+		var states []serviceState
+		terraform += logged(b, fmt.Sprintf("%d Services through the Terraform path, all Ready", count), func() {
+			states = createServices(b, server, "bench-tf-"+strconv.Itoa(i), count)
+		})
 		b.StopTimer()
-		deleteServices(b, server, states)
+		logged(b, "the Terraform path's Services destroyed", func() { deleteServices(b, server, states) })
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -196,10 +201,7 @@ spec:
 	b.ReportMetric(readsPerMinute/n, "idle-reads/mr/min")
 	b.ReportMetric(writesPerMinute/n, "idle-writes/mr/min")
 	b.ReportMetric(idleCores/n, "idle-cores")
-	var usage syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &usage) == nil {
-		b.ReportMetric(float64(usage.Maxrss)/1024, "process-peak-rss-MiB")
-	}
+	b.ReportMetric(processPeakRSSMiB(), "process-peak-rss-MiB")
 }
 
 // requestTally counts requests by verb and path while started, so a bench

@@ -327,11 +327,18 @@ func inParallel(b *testing.B, count int, work func(n int) error) {
 	}
 }
 
-// logged is timed, logged with what as soon as work ends.
+// logged is timed, reported with what as soon as work ends.
 func logged(b *testing.B, what string, work func()) time.Duration {
 	took := timed(work)
-	b.Logf("%s: %s", what, took.Round(100*time.Millisecond))
+	progress(b, "%s: %s", what, took.Round(100*time.Millisecond))
 	return took
+}
+
+// progress prints a benchmark's figure as soon as it is measured. Printed,
+// not logged: a benchmark's log appears only when it ends, so a run cut short
+// at a size the cluster cannot hold would lose what it did measure.
+func progress(b *testing.B, format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s %s: %s\n", time.Now().Format(time.TimeOnly), b.Name(), fmt.Sprintf(format, args...))
 }
 
 // timed is how long work takes.
