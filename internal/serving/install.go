@@ -155,6 +155,7 @@ func (in *Installer) waitTerminated(ctx context.Context, objs []*unstructured.Un
 func (in *Installer) applyAll(ctx context.Context, objs []*unstructured.Unstructured) error {
 	var mu sync.Mutex
 	var refused []*unstructured.Unstructured
+	var last, refusal error // the webhook's last unreachability; what ends the wait
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(applyParallelism)
 	for _, o := range objs {
@@ -163,7 +164,7 @@ func (in *Installer) applyAll(ctx context.Context, objs []*unstructured.Unstruct
 			if webhookUnreachable(err) {
 				mu.Lock()
 				defer mu.Unlock()
-				refused = append(refused, o)
+				refused, last = append(refused, o), err
 				return nil
 			}
 			return err
@@ -173,13 +174,17 @@ func (in *Installer) applyAll(ctx context.Context, objs []*unstructured.Unstruct
 		return err
 	}
 	in.progress("waiting for Knative's webhook to admit %d objects", len(refused))
-	var last, refusal error
 	err := pollUntil(ctx, func() bool {
 		pending := refused[:0]
 		for _, o := range refused {
 			switch err := in.apply(ctx, o); {
-			case webhookUnreachable(err):
-				pending, last = append(pending, o), err
+			case webhookUnreachable(err), err != nil && ctx.Err() != nil:
+				// Still refused, or ctx ended during the apply: the wait ends
+				// with the webhook's unreachability, not ctx's error.
+				pending = append(pending, o)
+				if ctx.Err() == nil {
+					last = err
+				}
 			case err != nil:
 				refusal = err // the webhook answered, or something else failed: no use waiting
 				return true

@@ -105,7 +105,7 @@ func TestObserveNothingInstalled(t *testing.T) {
 func TestWaitReadySaysWhatIsPending(t *testing.T) {
 	c := kubetest.New() // no control plane: nothing becomes established
 	in := &Installer{Clients: c.Clients}
-	err := in.Apply(quick(t, 500*time.Millisecond), defaultSpec(), nil, true)
+	err := in.Apply(endedOnceWaiting(t, in, "CRDs to be established"), defaultSpec(), nil, true)
 	if err == nil || !strings.Contains(err.Error(), "timed out waiting for CRDs to be established: CRD ") {
 		t.Fatalf("Apply = %v", err)
 	}
@@ -196,8 +196,10 @@ func TestSwitchingLayersRetiresTheOldOne(t *testing.T) {
 		"metadata": map[string]any{"name": "hello", "namespace": "default", "generation": int64(1),
 			"annotations": map[string]any{"networking.knative.dev/ingress.class": IngressClass(from.Ingress)}}}}
 	c.Put(ingressesGVR, ingress)
+	moving, moved := context.WithCancel(context.Background())
+	defer moved()
 	go func() {
-		for range 100 {
+		for moving.Err() == nil {
 			time.Sleep(20 * time.Millisecond)
 			if cm, err := c.Kubernetes.CoreV1().ConfigMaps(Namespace).Get(context.Background(), "config-network", metav1.GetOptions{}); err == nil && cm.Data["ingress-class"] == IngressClass("contour") {
 				moved := ingress.DeepCopy()
@@ -269,7 +271,7 @@ func TestRemoveSaysWhatIsLeft(t *testing.T) {
 	spec := defaultSpec()
 	c, in, _ := installed(t, spec)
 	c.Fail("delete", "deployments", nil, nil) // the delete is accepted, nothing goes
-	err := in.Remove(quick(t, 500*time.Millisecond), spec, false)
+	err := in.Remove(endedOnceWaiting(t, in, "waiting until the runtime's objects are gone"), spec, false)
 	if err == nil || !strings.Contains(err.Error(), "the runtime is partly removed; still present: Deployment knative-serving/") {
 		t.Fatalf("Remove = %v", err)
 	}
@@ -380,7 +382,7 @@ func TestApplyWaitsForTheWebhookItWrites(t *testing.T) {
 
 	// A webhook that stays unreachable fails the apply with Knative's explanation.
 	c.Fail("patch", "certificates", apierrors.NewInternalError(errors.New(`failed calling webhook "webhook.serving.knative.dev": connection refused`)), nil)
-	err = in.Apply(quick(t, time.Second), defaultSpec(), nil, false)
+	err = in.Apply(endedOnceWaiting(t, in, "waiting for Knative's webhook"), defaultSpec(), nil, false)
 	if err == nil || !strings.Contains(err.Error(), "Knative's webhook cannot be reached") || !strings.Contains(err.Error(), "applying Certificate knative-serving/routing-serving-certs") {
 		t.Fatalf("Apply with the webhook down = %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +45,22 @@ func withStatus(obj *unstructured.Unstructured, observed int64, ready, reason, m
 func quick(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
+	return ctx
+}
+
+// endedOnceWaiting is a context that ends a moment after the installer
+// reports the wait named by what: a test of what a wait that timed
+// out says gives the wait that moment, however long the writes before it
+// take on a machine busy with other builds.
+func endedOnceWaiting(t *testing.T, in *Installer, what string) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	var once sync.Once
+	in.Progress = func(msg string) {
+		if strings.Contains(msg, what) {
+			once.Do(func() { time.AfterFunc(time.Second, cancel) })
+		}
+	}
 	return ctx
 }
 
