@@ -52,8 +52,11 @@ func upstream(f sandbox.UpstreamFunction) func(ctx context.Context, b *sandbox.B
 }
 
 func TestRenderExampleCompositions(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
+	// No deadline of our own: a first run builds the crossplane CLI and the
+	// upstream functions, which on two cores shared with other packages'
+	// builds takes longer than any fixed guess (go test's -timeout bounds
+	// it); each render has its own --timeout.
+	ctx := t.Context()
 	builder, err := sandbox.NewBuilder(testLog{t})
 	if err != nil {
 		t.Fatal(err)

@@ -117,6 +117,34 @@ func (b *Builder) BuildKnative(ctx context.Context, bins *Binaries) error {
 	return nil
 }
 
+// BuildAll builds (or finds) every tool the sandbox and the tests run: the
+// cluster, Knative, Crossplane core, the crossplane CLI, the upstream
+// functions and the registry. One at a time, so that a first run builds them
+// before the tests instead of several test packages building at once on a
+// small machine, each starving the others' timing.
+func (b *Builder) BuildAll(ctx context.Context) error {
+	bins, err := b.BuildCluster(ctx)
+	if err != nil {
+		return err
+	}
+	if err := b.BuildKnative(ctx, bins); err != nil {
+		return err
+	}
+	if _, _, err := b.BuildCrossplane(ctx); err != nil {
+		return err
+	}
+	if _, err := b.BuildCrossplaneCLI(ctx); err != nil {
+		return err
+	}
+	for _, f := range []UpstreamFunction{PatchAndTransform, AutoReady} {
+		if _, _, err := b.BuildFunction(ctx, f); err != nil {
+			return err
+		}
+	}
+	_, err = b.build(ctx, &registryTool)
+	return err
+}
+
 // build returns the cache directory holding t's binaries, building them when
 // the directory does not exist yet. The key is the version plus a hash of the
 // module's files, so editing a tool module rebuilds it.

@@ -2,7 +2,8 @@
 //
 //	go run ./internal/cmd/sandbox up [-name NAME]     start or reuse; prints the kubeconfig path
 //	go run ./internal/cmd/sandbox down [-name NAME]   stop it and remove its state
-//	go run ./internal/cmd/sandbox build               only build and cache the binaries
+//	go run ./internal/cmd/sandbox build [-all]        only build and cache the cluster's binaries
+//	                                                  (-all: also Knative, Crossplane and the tests' tools)
 //	go run ./internal/cmd/sandbox kubectl             print the path of the sandbox's kubectl (built if needed)
 //	go run ./internal/cmd/sandbox crossplane          run Crossplane core in the sandbox (started if needed)
 //	go run ./internal/cmd/sandbox publish [-version V]  build the Crossplane packages, push them to the
@@ -37,6 +38,7 @@ func main() {
 	quiet := flags.Bool("quiet", false, "print only the kubeconfig path (for scripts)")
 	process := flags.String("process", "", "spawn: the name of the background process")
 	version := flags.String("version", "v0.1.0", "publish: the version the packages are tagged with")
+	all := flags.Bool("all", false, "build: everything the sandbox and the tests run, not only the cluster")
 	timeout := flags.Duration("timeout", 10*time.Minute, "packages: how long to wait for the packages to be healthy")
 	_ = flags.Parse(os.Args[2:])
 
@@ -129,6 +131,12 @@ Stop it: make sandbox-down%s
 			fail(err)
 		}
 		b.ToolsDir = opts.ToolsDir
+		if *all && cmd == "build" {
+			if err := b.BuildAll(ctx); err != nil {
+				fail(err)
+			}
+			return
+		}
 		bins, err := b.BuildCluster(ctx)
 		if err != nil {
 			fail(err)
@@ -164,7 +172,7 @@ func envOr(key, def string) string {
 }
 
 func usage() {
-	fmt.Fprint(os.Stderr, `usage: sandbox up|down|build|kubectl|crossplane [-name NAME] [-quiet]
+	fmt.Fprint(os.Stderr, `usage: sandbox up|down|build|kubectl|crossplane [-name NAME] [-quiet] [-all]
        sandbox publish [-name NAME] [-version V] | packages [-name NAME] [-timeout D]
        sandbox spawn [-name NAME] -process NAME -- COMMAND [ARGS]
 `)
