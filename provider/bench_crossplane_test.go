@@ -126,7 +126,7 @@ spec:
 			readyDelays = append(readyDelays, seen.readyDelay(namespace, name))
 		}
 		progress(b, "Knative's Ready verdict to the managed resource: p95 %s, max %s; process peak RSS %.0f MiB",
-			percentile(readyDelays, 95), percentile(readyDelays, 100), processPeakRSSMiB())
+			percentile(readyDelays, 95).Round(time.Millisecond), percentile(readyDelays, 100).Round(time.Millisecond), processPeakRSSMiB())
 
 		// Out-of-band edits of a managed field, one at a time.
 		for e := 0; e < edits; e++ {
@@ -135,7 +135,8 @@ spec:
 			watchLatencies = append(watchLatencies, latency)
 			reverts = append(reverts, revert)
 		}
-		progress(b, "%d out-of-band edits: revert p95 %s, a plain watch's p95 %s", edits, percentile(reverts, 95), percentile(watchLatencies, 95))
+		progress(b, "%d out-of-band edits: revert p95 %s, a plain watch's p95 %s", edits,
+			percentile(reverts, 95).Round(time.Millisecond), percentile(watchLatencies, 95).Round(time.Millisecond))
 
 		// In sync and idle.
 		reads.Store(0)
