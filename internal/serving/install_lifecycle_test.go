@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,6 +275,25 @@ func TestRemoveSaysWhatIsLeft(t *testing.T) {
 	err := in.Remove(endedOnceWaiting(t, in, "waiting until the runtime's objects are gone"), spec, false)
 	if err == nil || !strings.Contains(err.Error(), "the runtime is partly removed; still present: Deployment knative-serving/") {
 		t.Fatalf("Remove = %v", err)
+	}
+
+	// The context ends during a read of what is left: the error names what
+	// the read before found, not the interrupted read's error.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var waiting atomic.Bool
+	var reads atomic.Int32
+	in.Progress = func(msg string) { waiting.Store(waiting.Load() || strings.Contains(msg, "waiting until")) }
+	c.Fail("list", "deployments", context.Canceled, func(clienttesting.Action) bool {
+		if !waiting.Load() || reads.Add(1) < 2 {
+			return false
+		}
+		cancel()
+		return true
+	})
+	err = in.Remove(ctx, spec, false)
+	if err == nil || !strings.Contains(err.Error(), "still present: Deployment knative-serving/") || strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("Remove interrupted during a read = %v", err)
 	}
 	ws := &ErrWorkloadsExist{Objects: make([]string, 25)}
 	if !strings.Contains(ws.Error(), "... and 5 more") || strings.Contains(ws.Error(), "delete_knative_objects") || strings.Contains(ws.Error(), "deleteKnativeObjects") {

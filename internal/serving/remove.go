@@ -126,7 +126,11 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 	in.progress("waiting until the runtime's objects are gone")
 	var remaining []string
 	err = pollUntil(ctx, func() bool {
-		remaining = in.remaining(ctx, objs)
+		// A read ctx's end interrupts says nothing of what is left: the
+		// error then names what the last whole read found.
+		if left := in.remaining(ctx, objs); ctx.Err() == nil || remaining == nil {
+			remaining = left
+		}
 		return len(remaining) == 0
 	})
 	if err != nil {
