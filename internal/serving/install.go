@@ -178,13 +178,12 @@ func (in *Installer) applyAll(ctx context.Context, objs []*unstructured.Unstruct
 		pending := refused[:0]
 		for _, o := range refused {
 			switch err := in.apply(ctx, o); {
-			case webhookUnreachable(err), err != nil && ctx.Err() != nil:
-				// Still refused, or ctx ended during the apply: the wait ends
-				// with the webhook's unreachability, not ctx's error.
+			case webhookUnreachable(err):
+				pending, last = append(pending, o), err
+			case err != nil && ctx.Err() != nil:
+				// ctx ended during the apply: the wait ends below with the
+				// webhook's last unreachability, not ctx's error.
 				pending = append(pending, o)
-				if ctx.Err() == nil {
-					last = err
-				}
 			case err != nil:
 				refusal = err // the webhook answered, or something else failed: no use waiting
 				return true
