@@ -136,7 +136,7 @@ func (b *Builder) BuildAll(ctx context.Context) error {
 	if _, err := b.BuildCrossplaneCLI(ctx); err != nil {
 		return err
 	}
-	for _, f := range []UpstreamFunction{PatchAndTransform, AutoReady} {
+	for _, f := range UpstreamFunctions {
 		if _, _, err := b.BuildFunction(ctx, f); err != nil {
 			return err
 		}

@@ -53,6 +53,9 @@ import (
 var (
 	PatchAndTransform = UpstreamFunction{Name: "function-patch-and-transform", Module: "github.com/crossplane-contrib/function-patch-and-transform", Version: "v0.10.9"}
 	AutoReady         = UpstreamFunction{Name: "function-auto-ready", Module: "github.com/crossplane-contrib/function-auto-ready", Version: "v0.6.0"}
+
+	// UpstreamFunctions are all of them: what the sandbox publishes and BuildAll builds.
+	UpstreamFunctions = []UpstreamFunction{PatchAndTransform, AutoReady}
 )
 
 // UpstreamHome is where the upstream functions' packages are published.
@@ -232,7 +235,7 @@ func (x *Crossplane) PublishPackages(ctx context.Context, version string) (strin
 			return "", err
 		}
 	}
-	for _, f := range []UpstreamFunction{PatchAndTransform, AutoReady} {
+	for _, f := range UpstreamFunctions {
 		binary, root, err := builder.BuildFunction(ctx, f)
 		if err != nil {
 			return "", err
