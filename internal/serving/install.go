@@ -139,7 +139,11 @@ func (in *Installer) waitTerminated(ctx context.Context, objs []*unstructured.Un
 		return nil
 	}
 	in.progress("waiting for %d objects an earlier removal is deleting: %s", len(left), strings.Join(left, ", "))
-	if err := pollUntil(ctx, func() bool { left = terminating(); return len(left) == 0 }); err != nil {
+	last, err := pollRead(ctx, func() ([]string, error) { return terminating(), nil }, empty)
+	if err != nil {
+		if last != nil {
+			left = last
+		}
 		return fmt.Errorf("objects an earlier removal is deleting are still there (%s); they must be gone before Knative Serving is installed again: %w",
 			strings.Join(left, ", "), err)
 	}
@@ -402,14 +406,12 @@ func (in *Installer) waitWebhookServing(ctx context.Context, objs []*unstructure
 	}
 	in.progress("waiting for Knative's webhook to serve admission requests")
 	k, _ := kindOf(probe)
-	var lastErr error
-	err := pollUntil(ctx, func() bool {
-		_, lastErr = in.resource(k, Namespace).Apply(ctx, probe.GetName(), probe, metav1.ApplyOptions{
+	_, err := pollRead(ctx, func() (*unstructured.Unstructured, error) {
+		return in.resource(k, Namespace).Apply(ctx, probe.GetName(), probe, metav1.ApplyOptions{
 			FieldManager: in.Clients.FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}})
-		return lastErr == nil
-	})
+	}, anything)
 	if err != nil {
-		return fmt.Errorf("Knative's webhook does not serve admission requests: %w", lastErr)
+		return fmt.Errorf("Knative's webhook does not serve admission requests: %w", err)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,18 +278,8 @@ func TestRemoveSaysWhatIsLeft(t *testing.T) {
 
 	// The context ends during a read of what is left: the error names what
 	// the read before found, not the interrupted read's error.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var waiting atomic.Bool
-	var reads atomic.Int32
-	in.Progress = func(msg string) { waiting.Store(waiting.Load() || strings.Contains(msg, "waiting until")) }
-	c.Fail("list", "deployments", context.Canceled, func(clienttesting.Action) bool {
-		if !waiting.Load() || reads.Add(1) < 2 {
-			return false
-		}
-		cancel()
-		return true
-	})
+	ctx, arm := interruptedRead(t, c, "list", "deployments")
+	onProgress(in, "waiting until", arm)
 	err = in.Remove(ctx, spec, false)
 	if err == nil || !strings.Contains(err.Error(), "still present: Deployment knative-serving/") || strings.Contains(err.Error(), "context canceled") {
 		t.Fatalf("Remove interrupted during a read = %v", err)
@@ -298,6 +287,91 @@ func TestRemoveSaysWhatIsLeft(t *testing.T) {
 	ws := &ErrWorkloadsExist{Objects: make([]string, 25)}
 	if !strings.Contains(ws.Error(), "... and 5 more") || strings.Contains(ws.Error(), "delete_knative_objects") || strings.Contains(ws.Error(), "deleteKnativeObjects") {
 		t.Errorf("ErrWorkloadsExist = %q", ws.Error())
+	}
+}
+
+// Revisions (and the Services' Routes) must be gone before the CRDs, or the
+// garbage collector orphans their dependents: a read that fails is not "none
+// left", and a wait that times out says what it last saw.
+func TestRemoveWaitsForWhatItDeleted(t *testing.T) {
+	spec := defaultSpec()
+	c, in, _ := installed(t, spec)
+	revision := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+		"metadata": map[string]any{"name": "hello-00001", "namespace": "default"}}}
+	c.Put(ServicesGVR, ksvc("hello", "a"))
+	c.Put(RevisionsGVR, revision) // the garbage collector has yet to take it
+
+	ctx, arm := interruptedRead(t, c, "list", "revisions")
+	onProgress(in, "before the runtime", arm)
+	err := in.Remove(ctx, spec, true)
+	if err == nil || !strings.Contains(err.Error(), "Knative objects are still being deleted (") || !strings.Contains(err.Error(), "1 revisions): context canceled") {
+		t.Fatalf("Remove interrupted during a read = %v", err)
+	}
+
+	c.Fail("list", "revisions", apierrors.NewServiceUnavailable("etcd leader changed"), nil)
+	c.Put(ServicesGVR, ksvc("hello", "a"))
+	err = in.Remove(endedOnceWaiting(t, in, "before the runtime"), spec, true)
+	if err == nil || !strings.Contains(err.Error(), "waiting until Knative objects are deleted before the runtime: listing Knative revisions: etcd leader changed") {
+		t.Fatalf("Remove with revisions unreadable = %v", err)
+	}
+	if c.Get(DeploymentsGVR, Namespace, "controller") == nil {
+		t.Fatal("the runtime was removed while its revisions could not be read")
+	}
+}
+
+// The webhook's first admission is proven by a dry-run; when the wait for it
+// gives up, it says what the webhook last answered.
+func TestWebhookProbeSaysWhatTheWebhookAnswered(t *testing.T) {
+	spec := defaultSpec()
+	c, in, _ := installed(t, spec)
+	dryRun := func(a clienttesting.Action) bool {
+		p, ok := a.(clienttesting.PatchActionImpl)
+		return ok && slices.Contains(p.GetPatchOptions().DryRun, metav1.DryRunAll)
+	}
+	c.Fail("patch", "configmaps", apierrors.NewInternalError(errors.New(`failed calling webhook "config.webhook.serving.knative.dev": x509: certificate signed by unknown authority`)), dryRun)
+	ctx, arm := interruptedRead(t, c, "patch", "configmaps")
+	onProgress(in, "waiting for Knative's webhook to serve", arm)
+	err := in.Apply(ctx, spec, nil, true)
+	if err == nil || !strings.Contains(err.Error(), "Knative's webhook does not serve admission requests") || !strings.Contains(err.Error(), "x509: certificate signed by unknown authority") {
+		t.Fatalf("Apply interrupted during the webhook's probe = %v", err)
+	}
+}
+
+// An install after a removal that is still deleting the namespace or CRDs
+// waits until they are gone, and says which when it gives up.
+func TestApplyWaitsForAnEarlierRemoval(t *testing.T) {
+	spec := defaultSpec()
+	c, in, _ := installed(t, spec)
+	namespaces := schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	c.Put(namespaces, deleting(c.Get(namespaces, "", Namespace)))
+
+	ctx, arm := interruptedRead(t, c, "list", "namespaces")
+	onProgress(in, "an earlier removal is deleting", arm)
+	err := in.Apply(ctx, spec, nil, true)
+	if err == nil || !strings.Contains(err.Error(), "objects an earlier removal is deleting are still there (Namespace knative-serving)") {
+		t.Fatalf("Apply interrupted during a read = %v", err)
+	}
+
+	// Once they are gone, the install goes on.
+	c, in, _ = installed(t, spec)
+	c.Put(namespaces, deleting(c.Get(namespaces, "", Namespace)))
+	var waited []string
+	in.Progress = func(msg string) {
+		if strings.Contains(msg, "an earlier removal") {
+			waited = append(waited, msg)
+			time.AfterFunc(100*time.Millisecond, func() { // the namespace controller finishes
+				_ = c.Dynamic.Tracker().Delete(namespaces, "", Namespace)
+			})
+		}
+	}
+	if err := in.Apply(quick(t, 30*time.Second), spec, nil, true); err != nil {
+		t.Fatalf("Apply after the removal finished = %v", err)
+	}
+	if !slices.Equal(waited, []string{"waiting for 1 objects an earlier removal is deleting: Namespace knative-serving"}) {
+		t.Errorf("progress %q does not say what it waited for", waited)
+	}
+	if ns := c.Get(namespaces, "", Namespace); ns == nil || ns.GetDeletionTimestamp() != nil {
+		t.Error("the namespace was not created again")
 	}
 }
 

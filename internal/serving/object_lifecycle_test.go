@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,12 +57,36 @@ func endedOnceWaiting(t *testing.T, in *Installer, what string) context.Context 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	var once sync.Once
+	onProgress(in, what, func() { once.Do(func() { time.AfterFunc(time.Second, cancel) }) })
+	return ctx
+}
+
+// interruptedRead is a context that ends during the second read of resource
+// (by verb) once armed: a test that a wait's error names what the whole read
+// before found, not the interrupted read's "context canceled". Reads after
+// that fail too.
+func interruptedRead(t *testing.T, c *kubetest.Cluster, verb, resource string) (ctx context.Context, arm func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var armed atomic.Bool
+	var reads atomic.Int32
+	c.Fail(verb, resource, context.Canceled, func(clienttesting.Action) bool {
+		if !armed.Load() || reads.Add(1) < 2 {
+			return false
+		}
+		cancel()
+		return true
+	})
+	return ctx, func() { armed.Store(true) }
+}
+
+// onProgress calls do at each of the installer's reports that names what.
+func onProgress(in *Installer, what string, do func()) {
 	in.Progress = func(msg string) {
 		if strings.Contains(msg, what) {
-			once.Do(func() { time.AfterFunc(time.Second, cancel) })
+			do()
 		}
 	}
-	return ctx
 }
 
 func TestObjectsApplyObserveDrift(t *testing.T) {
@@ -299,10 +324,18 @@ func TestDeleteReportsLingeringLeftovers(t *testing.T) {
 	revision := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
 		"metadata": map[string]any{"name": "hello-00001", "namespace": "default", "labels": map[string]any{"serving.knative.dev/service": "hello"}}}}
 	revision.SetOwnerReferences([]metav1.OwnerReference{{Kind: "Configuration", Name: "hello"}})
+	const lingering = "1 objects of a deleted Service of the same name (such as Revision hello-00001) are still being garbage collected"
 	c := kubetest.New(ksvc("hello", "a"), revision)
 	err := Service.On(c.Clients).Delete(quick(t, 300*time.Millisecond), "default", "hello")
-	if err == nil || !strings.Contains(err.Error(), "1 objects of a deleted Service of the same name (such as Revision hello-00001) are still being garbage collected") {
+	if err == nil || !strings.Contains(err.Error(), lingering) {
 		t.Fatalf("Delete = %v", err)
+	}
+	// The context ends during a read of the leftovers: still named.
+	c = kubetest.New(ksvc("hello", "a"), revision)
+	ctx, arm := interruptedRead(t, c, "list", "revisions")
+	arm()
+	if err := Service.On(c.Clients).Delete(ctx, "default", "hello"); err == nil || !strings.Contains(err.Error(), lingering) {
+		t.Fatalf("Delete interrupted during a read = %v", err)
 	}
 }
 

@@ -79,20 +79,23 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 			}
 		}
 	}
-	if len(workloads) > 0 || in.count(ctx, RoutesGVR) > 0 {
+	routes, err := in.count(ctx, RoutesGVR)
+	if err != nil {
+		return err
+	}
+	if len(workloads) > 0 || routes > 0 {
 		// Revisions must be gone (and with them their Deployments) before the
 		// CRDs: once a kind's CRD is deleted the garbage collector cannot
 		// resolve owners of that kind, and their dependents would be orphaned.
 		// Routes of Services too: Knative's controller removes their
 		// finalizers, and once the runtime is gone nothing would, leaving the
 		// Route CRD terminating and blocking the next install.
-		if err := pollUntil(ctx, func() bool {
-			left, err := in.Workloads(ctx)
-			return err == nil && len(left) == 0 && in.count(ctx, RevisionsGVR) == 0 && in.count(ctx, RoutesGVR) == 0
-		}); err != nil {
-			left, _ := in.Workloads(context.Background())
-			return fmt.Errorf("Knative objects are still being deleted (%d revisions, %d routes left): %s",
-				in.count(context.Background(), RevisionsGVR), in.count(context.Background(), RoutesGVR), strings.Join(left, ", "))
+		left, err := pollRead(ctx, func() ([]string, error) { return in.beingDeleted(ctx) }, empty)
+		switch {
+		case err != nil && len(left) == 0:
+			return fmt.Errorf("waiting until Knative objects are deleted before the runtime: %w", err)
+		case err != nil:
+			return fmt.Errorf("Knative objects are still being deleted (%s): %w", strings.Join(left, ", "), err)
 		}
 	}
 
@@ -124,28 +127,47 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 		}
 	}
 	in.progress("waiting until the runtime's objects are gone")
-	var remaining []string
-	err = pollUntil(ctx, func() bool {
-		// A read ctx's end interrupts says nothing of what is left: the
-		// error then names what the last whole read found.
-		if left := in.remaining(ctx, objs); ctx.Err() == nil || remaining == nil {
-			remaining = left
-		}
-		return len(remaining) == 0
-	})
+	remaining, err := pollRead(ctx, func() ([]string, error) { return in.remaining(ctx, objs), nil }, empty)
 	if err != nil {
-		return fmt.Errorf("the runtime is partly removed; still present: %s. Run destroy again to finish", strings.Join(remaining, ", "))
+		what := strings.Join(remaining, ", ")
+		if len(remaining) == 0 {
+			what = "unknown (" + err.Error() + ")"
+		}
+		return fmt.Errorf("the runtime is partly removed; still present: %s. Run destroy again to finish", what)
 	}
 	return nil
 }
 
-// count returns how many objects of a kind exist in all namespaces (0 when the kind is not served).
-func (in *Installer) count(ctx context.Context, gvr schema.GroupVersionResource) int {
-	list, err := in.Clients.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+// beingDeleted names the users' Knative objects and counts the revisions and
+// routes that still exist. A read that fails is not "none left".
+func (in *Installer) beingDeleted(ctx context.Context) ([]string, error) {
+	left, err := in.Workloads(ctx)
 	if err != nil {
-		return 0
+		return nil, err
 	}
-	return len(list.Items)
+	for _, gvr := range []schema.GroupVersionResource{RevisionsGVR, RoutesGVR} {
+		n, err := in.count(ctx, gvr)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			left = append(left, fmt.Sprintf("%d %s", n, gvr.Resource))
+		}
+	}
+	return left, nil
+}
+
+// count returns how many objects of a kind exist in all namespaces (0 when
+// the kind is not served).
+func (in *Installer) count(ctx context.Context, gvr schema.GroupVersionResource) (int, error) {
+	list, err := in.Clients.Dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("listing Knative %s: %w", gvr.Resource, err)
+	}
+	return len(list.Items), nil
 }
 
 func (in *Installer) deleteEach(ctx context.Context, gvr schema.GroupVersionResource) error {

@@ -114,8 +114,10 @@ func (o Objects) waitForLeftovers(ctx context.Context, namespace, name string) e
 				return err
 			})
 		}
-		err := g.Wait()
-		return slices.Concat(lists...), err
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		return slices.Concat(lists...), nil
 	}
 	leftovers, err := remaining()
 	if err != nil || len(leftovers) == 0 {
@@ -127,15 +129,15 @@ func (o Objects) waitForLeftovers(ctx context.Context, namespace, name string) e
 				obj.GetKind(), namespace, obj.GetName(), name)
 		}
 	}
-	err = pollUntil(ctx, func() bool {
-		leftovers, err = remaining()
-		return err == nil && len(leftovers) == 0
-	})
-	if err != nil && len(leftovers) > 0 {
+	last, err := pollRead(ctx, remaining, empty)
+	if err != nil {
+		if last != nil {
+			leftovers = last
+		}
 		return fmt.Errorf("%d objects of a deleted Service of the same name (such as %s %s) are still being garbage collected: %w",
 			len(leftovers), leftovers[0].GetKind(), leftovers[0].GetName(), err)
 	}
-	return err
+	return nil
 }
 
 // Revisions lists the revisions of a Service (of its Configuration), oldest

@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -46,6 +47,35 @@ func pollUntil(ctx context.Context, ok func() bool) error {
 	}
 	return nil
 }
+
+// pollRead reads until done accepts what a read found or ctx ends, backing
+// off as pollUntil does. A read that ctx's end interrupts does not count: a
+// wait that times out returns what the last whole read found with that
+// read's error, or ctx's when it had none, so it says what it last saw
+// rather than "context deadline exceeded" from a read cut short. Before any
+// whole read it returns the zero T and ctx's error.
+func pollRead[T any](ctx context.Context, read func() (T, error), done func(T) bool) (T, error) {
+	var last T
+	var lastErr error
+	err := pollUntil(ctx, func() bool {
+		found, err := read()
+		if ctx.Err() != nil {
+			return false
+		}
+		last, lastErr = found, err
+		return err == nil && done(found)
+	})
+	if err != nil {
+		return last, cmp.Or(lastErr, err)
+	}
+	return last, nil
+}
+
+// empty is done when a read finds nothing left.
+func empty[T any](found []T) bool { return len(found) == 0 }
+
+// anything is done at the first read that succeeds.
+func anything[T any](T) bool { return true }
 
 func condition(o *unstructured.Unstructured, conditionType string) map[string]any {
 	conditions, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
