@@ -140,7 +140,10 @@ func (e *objectExternal[M]) Observe(ctx context.Context, mg M) (managed.External
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrapf(err, "cannot read the %s %s/%s", e.kind.kind.Name, namespace, name)
 	}
-	e.watches.observed(e.objectWatch(), namespace+"/"+name, e.events, mg, obs.Live != nil)
+	// Knative's verdict is a change of the object; the watch sees it if the
+	// object carries the label it selects (not an Observe-only import's).
+	sees := obs.Live != nil && obs.Live.GetLabels()[ManagedLabel] == FieldManager
+	e.watches.observed(e.objectWatch(), namespace+"/"+name, e.events, mg, obs.Live != nil, sees)
 	if obs.Live == nil {
 		if meta.WasDeleted(mg) && e.kind.afterDelete != nil {
 			if err := e.kind.afterDelete(ctx, e.clients, mg, namespace, name); err != nil {

@@ -50,7 +50,7 @@ func (e *servingConfigExternal) Observe(ctx context.Context, mg *servingv1alpha1
 	// The runtime's config maps, in its namespace: a change to a key
 	// (kubectl edit) reconciles the ServingConfig of that map at once.
 	key := watchKey{clients: e.config.Clients, gvr: serving.ConfigMapsGVR, namespace: serving.Namespace}
-	e.watches.observed(key, serving.Namespace+"/"+e.config.ConfigMapName(), e.events, mg, len(obs.Owned) > 0)
+	e.watches.observed(key, serving.Namespace+"/"+e.config.ConfigMapName(), e.events, mg, len(obs.Owned) > 0, false)
 	want := mg.Spec.ForProvider.Data
 	mg.Status.AtProvider.Data = map[string]string{}
 	for k := range want {

@@ -69,7 +69,9 @@ func (e *servingRuntimeExternal) Observe(ctx context.Context, mg *servingv1alpha
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrap(err, "cannot read the Knative Serving installation")
 	}
-	e.watches.observed(e.runtimeWatch(), "", e.events, mg, obs.Found)
+	// The runtime's readiness also waits on what is not watched (the
+	// webhook's CA bundle, CRDs established): the ready poll stays.
+	e.watches.observed(e.runtimeWatch(), "", e.events, mg, obs.Found, false)
 	if !obs.Found {
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}

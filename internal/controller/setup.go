@@ -32,8 +32,9 @@ import (
 // follows it, defaultTargetRate).
 //
 // With the target watches Knative's verdict reaches a managed resource within
-// moments (BenchmarkCrossplaneServices), so its ready poll is only the
-// fallback for a watch that is down (WatchedReadyPoll).
+// moments (BenchmarkCrossplaneServices), so a managed resource whose object a
+// working watch sees is not ready-polled at all, and the others at
+// WatchedReadyPoll: a watch that is down, an Observe-only import, the runtime.
 const (
 	DefaultMaxReconcileRate = 50
 	DefaultReadyPoll        = 2 * time.Second
@@ -99,13 +100,13 @@ func Setup(mgr ctrl.Manager, o Options) error {
 			return setupObject(mgr, o, conn, servingv1alpha1.DomainMappingGroupVersionKind, &servingv1alpha1.DomainMapping{}, domainMappingKind, mappings)
 		},
 		func() error {
-			return setupManaged(mgr, o, servingv1alpha1.ServingConfigGroupVersionKind, &servingv1alpha1.ServingConfig{}, configs,
+			return setupManaged(mgr, o, servingv1alpha1.ServingConfigGroupVersionKind, &servingv1alpha1.ServingConfig{}, configs, conn.watches,
 				managed.WithTypedExternalConnector[*servingv1alpha1.ServingConfig](&servingConfigConnector{conn, configs}))
 		},
 		func() error {
 			// Installing, upgrading or removing the runtime takes longer than
 			// crossplane-runtime's default minute.
-			return setupManaged(mgr, o, servingv1alpha1.ServingRuntimeGroupVersionKind, &servingv1alpha1.ServingRuntime{}, runtimes,
+			return setupManaged(mgr, o, servingv1alpha1.ServingRuntimeGroupVersionKind, &servingv1alpha1.ServingRuntime{}, runtimes, conn.watches,
 				managed.WithTypedExternalConnector[*servingv1alpha1.ServingRuntime](&servingRuntimeConnector{conn, o.Logger, runtimes}),
 				managed.WithTimeout(10*time.Minute))
 		},
@@ -131,13 +132,13 @@ func Setup(mgr ctrl.Manager, o Options) error {
 // forProvider is a Knative object (see objectKind).
 func setupObject[M resource.ModernManaged](mgr ctrl.Manager, o Options, conn *connector, gvk schema.GroupVersionKind, of M, kind objectKind[M], events chan event.GenericEvent) error {
 	record := xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(managed.ControllerName(gvk.GroupKind().String()))) //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
-	return setupManaged(mgr, o, gvk, of, events, managed.WithTypedExternalConnector[M](&objectConnector[M]{connector: conn, kind: kind, record: record, events: events}))
+	return setupManaged(mgr, o, gvk, of, events, conn.watches, managed.WithTypedExternalConnector[M](&objectConnector[M]{connector: conn, kind: kind, record: record, events: events}))
 }
 
 // setupManaged adds crossplane-runtime's managed resource reconciler for one
 // kind, with management policies (Observe-only import, Orphan), reconciling
 // too the managed resources the target watches send on events.
-func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of client.Object, events chan event.GenericEvent, opts ...managed.ReconcilerOption) error {
+func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of client.Object, events chan event.GenericEvent, watches *targetWatches, opts ...managed.ReconcilerOption) error {
 	name := managed.ControllerName(gvk.GroupKind().String())
 	readyPoll := o.ReadyPoll
 	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), append([]managed.ReconcilerOption{
@@ -145,7 +146,9 @@ func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of c
 		managed.WithRecorder(xpevent.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's recorder takes the old events API
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithPollIntervalHook(func(mg resource.Managed, poll time.Duration) time.Duration {
-			return pollInterval(mg.GetCondition(xpv2.TypeReady), readyPoll, poll, time.Now())
+			now := time.Now()
+			watched := watches.seen(managerOf(events, mg), now)
+			return pollInterval(mg.GetCondition(xpv2.TypeReady), readyPoll, poll, watched, now)
 		}),
 		managed.WithManagementPolicies(),
 	}, opts...)...)
@@ -168,9 +171,14 @@ const failureSettling = time.Minute
 // pollInterval is when a managed resource with this Ready condition is
 // observed next: at the ready poll while Knative has not decided (Creating,
 // or no verdict yet) and for failureSettling after it said not Ready; else
-// at the regular drift poll.
-func pollInterval(ready xpv2.Condition, readyPoll, poll time.Duration, now time.Time) time.Duration {
-	if readyPoll <= 0 {
+// at the regular drift poll. A managed resource whose object a working watch
+// sees (watched) needs no ready poll: Knative's verdict, a change of the
+// object, reconciles it. Ready polls that ask about as many reconciles as
+// the rate allows delay the verdicts behind them: 200 managed resources at a
+// 3 s ready poll (what 2,000 ask at 30 s), p95 0.54 s with the polls and
+// 0.19 s without (BenchmarkCrossplaneServices).
+func pollInterval(ready xpv2.Condition, readyPoll, poll time.Duration, watched bool, now time.Time) time.Duration {
+	if readyPoll <= 0 || watched {
 		return poll
 	}
 	switch {

@@ -21,18 +21,21 @@ func TestPollInterval(t *testing.T) {
 		name      string
 		ready     xpv2.Condition
 		readyPoll time.Duration
+		watched   bool
 		want      time.Duration
 	}{
-		{"no verdict yet", xpv2.Condition{Type: xpv2.TypeReady, Status: corev1.ConditionUnknown}, readyPoll, readyPoll},
-		{"creating", xpv2.Creating(), readyPoll, readyPoll},
-		{"ready", xpv2.Available(), readyPoll, poll},
-		{"just failed: Knative may still resolve it", failedAt(5 * time.Second), readyPoll, readyPoll},
-		{"failed a while ago", failedAt(2 * failureSettling), readyPoll, poll},
-		{"ready poll off", xpv2.Creating(), 0, poll},
-		{"ready poll longer than the poll", xpv2.Creating(), 2 * poll, poll},
+		{"no verdict yet", xpv2.Condition{Type: xpv2.TypeReady, Status: corev1.ConditionUnknown}, readyPoll, false, readyPoll},
+		{"creating", xpv2.Creating(), readyPoll, false, readyPoll},
+		{"ready", xpv2.Available(), readyPoll, false, poll},
+		{"just failed: Knative may still resolve it", failedAt(5 * time.Second), readyPoll, false, readyPoll},
+		{"failed a while ago", failedAt(2 * failureSettling), readyPoll, false, poll},
+		{"ready poll off", xpv2.Creating(), 0, false, poll},
+		{"ready poll longer than the poll", xpv2.Creating(), 2 * poll, false, poll},
+		{"creating, its object watched: the verdict comes by the watch", xpv2.Creating(), readyPoll, true, poll},
+		{"just failed, its object watched", failedAt(5 * time.Second), readyPoll, true, poll},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := pollInterval(tc.ready, tc.readyPoll, poll, now); got != tc.want {
+			if got := pollInterval(tc.ready, tc.readyPoll, poll, tc.watched, now); got != tc.want {
 				t.Errorf("pollInterval = %s, want %s", got, tc.want)
 			}
 		})

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
@@ -38,6 +39,10 @@ type targetWatches struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	running map[watchKey]*targetWatch
+	// sees holds the managed resources whose object's every change the
+	// watch of that key sends them (an Observe-only import's object carries
+	// no ManagedLabel, so no watch sees it).
+	sees    map[manager]watchKey
 	janitor sync.Once
 }
 
@@ -51,7 +56,9 @@ type watchKey struct {
 }
 
 type targetWatch struct {
-	stop context.CancelFunc
+	stop   context.CancelFunc
+	synced func() bool
+	broke  atomic.Int64 // when the watch last failed, unix nanoseconds
 	// managers are, per watched object (namespace/name, or "" for any object
 	// of the watch), the managed resources to reconcile when it changes, and
 	// when each was last observed.
@@ -64,27 +71,51 @@ type manager struct {
 	types.NamespacedName
 }
 
+// managerOf is mg, whose kind's controller channel is events.
+func managerOf(events chan<- event.GenericEvent, mg resource.Managed) manager {
+	return manager{events: events, NamespacedName: types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}}
+}
+
 // newTargetWatches releases managed resources not observed for ttl; every
 // managed resource is observed at least once per poll interval.
 func newTargetWatches(log logging.Logger, ttl time.Duration) *targetWatches {
-	return &targetWatches{log: log, ttl: ttl, running: map[watchKey]*targetWatch{}}
+	return &targetWatches{log: log, ttl: ttl, running: map[watchKey]*targetWatch{}, sees: map[manager]watchKey{}}
+}
+
+// watchRecovery is how long a watch that failed is not trusted: its informer
+// retries within 30 s (client-go's backoff cap) and each failure is reported
+// again, so a minute without one is a watch that works.
+const watchRecovery = time.Minute
+
+// seen says whether a working watch sends m every change of its object: then
+// Knative's verdict, a change of the object, reconciles m without a poll.
+func (w *targetWatches) seen(m manager, now time.Time) bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key, ok := w.sees[m]
+	tw := w.running[key]
+	return ok && tw != nil && tw.synced() && now.Sub(time.Unix(0, tw.broke.Load())) > watchRecovery
 }
 
 // observed records what an Observe of mg found of object (namespace/name;
 // "" for any object of key): mg manages it until mg is deleted and the
-// object gone. events is mg's kind's controller channel.
-func (w *targetWatches) observed(key watchKey, object string, events chan<- event.GenericEvent, mg resource.Managed, exists bool) {
-	m := manager{events: events, NamespacedName: types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}}
+// object gone. events is mg's kind's controller channel. sees says whether
+// the watch sees every change that decides mg's readiness.
+func (w *targetWatches) observed(key watchKey, object string, events chan<- event.GenericEvent, mg resource.Managed, exists, sees bool) {
+	m := managerOf(events, mg)
 	if meta.WasDeleted(mg) && !exists {
 		w.release(key, object, m)
 		return
 	}
-	w.manage(key, object, m)
+	w.manage(key, object, m, sees)
 }
 
 // manage records that m manages object (namespace/name; "" for any object)
 // under key, starting key's informer if it is the first.
-func (w *targetWatches) manage(key watchKey, object string, m manager) {
+func (w *targetWatches) manage(key watchKey, object string, m manager, sees bool) {
 	if w == nil {
 		return
 	}
@@ -100,6 +131,11 @@ func (w *targetWatches) manage(key watchKey, object string, m manager) {
 		tw.managers[object] = map[manager]time.Time{}
 	}
 	tw.managers[object][m] = time.Now()
+	if sees {
+		w.sees[m] = key
+	} else {
+		delete(w.sees, m)
+	}
 }
 
 func (w *targetWatches) pruneEvery(period time.Duration) {
@@ -117,6 +153,7 @@ func (w *targetWatches) prune(now time.Time) {
 			for m, seen := range managers {
 				if now.Sub(seen) > w.ttl {
 					delete(managers, m)
+					delete(w.sees, m)
 				}
 			}
 			if len(managers) == 0 {
@@ -143,6 +180,7 @@ func (w *targetWatches) release(key watchKey, object string, m manager) {
 		return
 	}
 	delete(tw.managers[object], m)
+	delete(w.sees, m)
 	if len(tw.managers[object]) == 0 {
 		delete(tw.managers, object)
 	}
@@ -162,9 +200,9 @@ func (w *targetWatches) informers() int {
 // start runs an informer for key; w.mu is held.
 func (w *targetWatches) start(key watchKey) *targetWatch {
 	ctx, cancel := context.WithCancel(context.Background())
-	tw := &targetWatch{stop: cancel, managers: map[string]map[manager]time.Time{}}
 	informer := dynamicinformer.NewFilteredDynamicInformer(key.clients.Dynamic, key.gvr, key.namespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = key.selector }).Informer()
+	tw := &targetWatch{stop: cancel, synced: informer.HasSynced, managers: map[string]map[manager]time.Time{}}
 	notify := func(obj any) {
 		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = tombstone.Obj
@@ -182,6 +220,7 @@ func (w *targetWatches) start(key watchKey) *targetWatch {
 		DeleteFunc: notify,
 	})
 	_ = informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		tw.broke.Store(time.Now().UnixNano())
 		w.log.Debug("A watch of a target cluster broke; polls go on until it is established again", "resource", key.gvr.String(), "error", err)
 	})
 	go informer.RunWithContext(ctx)

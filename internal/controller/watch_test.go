@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -9,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
@@ -123,6 +126,93 @@ func TestTargetWatches(t *testing.T) {
 	watches.prune(time.Now().Add(2 * time.Hour))
 	if watches.informers() != 0 {
 		t.Fatal("a managed resource not observed for longer than the ttl keeps its informer")
+	}
+}
+
+// A managed resource whose object a working watch sees gets Knative's
+// verdict by the watch and is not ready-polled; one whose object no watch
+// sees (an Observe-only import), or whose watch fails, is.
+func TestWhatTheWatchesSee(t *testing.T) {
+	ctx := context.Background()
+	c := kubetest.New()
+	c.Put(serving.ServicesGVR, knativeService("example.com/app-a", 1, 0, "Unknown", "", ""))
+	imported := knativeService("example.com/app-a", 1, 1, "True", "", "")
+	imported.SetName("imported")
+	imported.SetLabels(nil) // written by someone else
+	c.Put(serving.ServicesGVR, imported)
+	watches := newTargetWatches(logging.NewNopLogger(), time.Hour)
+	events := make(chan event.GenericEvent, 16)
+	e, _ := serviceExternal(c)
+	e.watches, e.events = watches, events
+	mg := serviceMR("example.com/app-a")
+	m := manager{events: events, NamespacedName: types.NamespacedName{Namespace: "apps", Name: "hello"}}
+	if watches.seen(m, time.Now()) {
+		t.Fatal("seen before it was observed")
+	}
+	if _, err := e.Observe(ctx, mg); err != nil {
+		t.Fatal(err)
+	}
+	seenWithin(t, watches, m, true, "the informer listed the Service")
+
+	// Observe-only: the object lacks the label the watch selects.
+	imp := serviceMR("")
+	imp.Name = "imported"
+	if _, err := e.Observe(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	if watches.seen(manager{events: events, NamespacedName: types.NamespacedName{Namespace: "apps", Name: "imported"}}, time.Now()) {
+		t.Error("an Observe-only import's object counts as seen by the watch")
+	}
+
+	// A cluster whose watches fail (the informer lists, then every watch is
+	// refused): not trusted until a minute passes without a failure.
+	broken := kubetest.New()
+	broken.Put(serving.ServicesGVR, knativeService("example.com/app-a", 1, 0, "Unknown", "", ""))
+	broken.Dynamic.PrependWatchReactor("services", func(clienttesting.Action) (bool, watch.Interface, error) {
+		return true, nil, errors.New("watch refused")
+	})
+	other := make(chan event.GenericEvent, 16)
+	eb, _ := serviceExternal(broken)
+	eb.watches, eb.events = watches, other
+	if _, err := eb.Observe(ctx, serviceMR("example.com/app-a")); err != nil {
+		t.Fatal(err)
+	}
+	mb := manager{events: other, NamespacedName: m.NamespacedName}
+	watches.mu.Lock()
+	tw := watches.running[eb.objectWatch()]
+	watches.mu.Unlock()
+	for deadline := time.Now().Add(5 * time.Second); !tw.synced() || tw.broke.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the refused watch was not reported")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if watches.seen(mb, time.Now()) {
+		t.Error("a managed resource whose watch fails counts as seen")
+	}
+	if !watches.seen(mb, time.Now().Add(watchRecovery+time.Second)) {
+		t.Error("a watch without a failure for watchRecovery is not trusted again")
+	}
+
+	// Released once deleted and its object gone.
+	if err := c.Dynamic.Tracker().Delete(serving.ServicesGVR, "apps", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Observe(ctx, deletingMR(mg)); err != nil {
+		t.Fatal(err)
+	}
+	if watches.seen(m, time.Now()) {
+		t.Error("a released managed resource counts as seen")
+	}
+}
+
+// seenWithin waits until watches.seen(m) is want.
+func seenWithin(t *testing.T, watches *targetWatches, m manager, want bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); watches.seen(m, time.Now()) != want; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("seen is not %v after %s", want, what)
+		}
 	}
 }
 

@@ -35,7 +35,7 @@ func main() {
 		debug          = flags.Bool("debug", false, "Log debug messages.")
 		leaderElection = flags.Bool("leader-election", false, "Use leader election, for more than one replica.")
 		poll           = flags.Duration("poll", time.Minute, "How often each managed resource is checked for drift once Ready.")
-		readyPoll      = flags.Duration("ready-poll", knative.DefaultReadyPoll, "How often a managed resource that Knative has not decided on yet is observed (with --watch-targets, unless set: "+knative.WatchedReadyPoll.String()+", a fallback: the watch brings Knative's verdict).")
+		readyPoll      = flags.Duration("ready-poll", knative.DefaultReadyPoll, "How often a managed resource that Knative has not decided on yet is observed (with --watch-targets, unless set: "+knative.WatchedReadyPoll.String()+", and only where no working watch sees its object to bring Knative's verdict).")
 		sync           = flags.Duration("sync", time.Hour, "How often every managed resource is reconciled even without a change.")
 		maxReconcile   = flags.Int("max-reconcile-rate", knative.DefaultMaxReconcileRate, "Reconciles per second at most, over all managed resources (and concurrent reconciles per kind).")
 		watchTargets   = flags.Bool("watch-targets", true, "Watch what the managed resources manage on their target clusters (one informer per cluster and kind, limited to this provider's objects), so drift and Knative's verdicts are seen within moments; with false only the polls see them.")
