@@ -45,7 +45,10 @@ import (
 // (KNATIVE_BENCH_IDLE; goals: no writes, at most 0.2 reads per managed
 // resource per minute, half a core), and reports the process's peak RSS
 // (controllers and harness; goal: 300 MiB). KNATIVE_BENCH_TARGET_QPS sets
-// the ClusterProviderConfig's qps (burst twice that) instead of the default.
+// the ClusterProviderConfig's qps (burst twice that) instead of the default,
+// KNATIVE_BENCH_RECONCILE_RATE the reconcile rate and KNATIVE_BENCH_READY_POLL
+// the ready poll: with a short one a small run asks as many ready polls of
+// the rate as 2,000 managed resources do with the default.
 func BenchmarkCrossplaneServices(b *testing.B) {
 	count := benchInt("KNATIVE_BENCH_MRS", 200)
 	spread := min(count, benchInt("KNATIVE_BENCH_MR_NAMESPACES", 20))
@@ -56,7 +59,8 @@ func BenchmarkCrossplaneServices(b *testing.B) {
 	var reads, writes atomic.Int64
 	idleRequests := requestTally{}
 	x := acctest.StartCrossplane(b, c, acctest.CrossplaneOptions{
-		Namespace: "bench-xp", PollInterval: poll, ReadyPoll: controller.WatchedReadyPoll, WatchTargets: true, QuietLogs: true,
+		Namespace: "bench-xp", PollInterval: poll, WatchTargets: true, QuietLogs: true,
+		ReadyPoll:        benchDuration("KNATIVE_BENCH_READY_POLL", controller.WatchedReadyPoll),
 		MaxReconcileRate: benchInt("KNATIVE_BENCH_RECONCILE_RATE", controller.DefaultMaxReconcileRate),
 		TargetTransport: acctest.Counting(func(r *http.Request) {
 			if r.Method == http.MethodGet {
