@@ -96,7 +96,7 @@ spec:
 
 	var crossplane, terraform time.Duration
 	var readyDelays, watchLatencies, reverts []time.Duration
-	var readsPerMinute, writesPerMinute, idleCores float64
+	var readsPerMinute, writesPerMinute, idleCores, sandboxIdleCores float64
 	for i := 0; i < b.N; i++ {
 		prefix := fmt.Sprintf("bench-xp-%d", i)
 		name := func(n int) (namespace, name string) {
@@ -146,15 +146,17 @@ spec:
 		reads.Store(0)
 		writes.Store(0)
 		idleRequests.start()
-		before := cpuTime()
+		before, sandboxBefore := cpuTime(), sandboxCPU(b, c)
 		time.Sleep(idle)
 		cores := (cpuTime() - before).Seconds() / idle.Seconds()
+		sandboxCores, sandboxSplit := coresSince(sandboxBefore, sandboxCPU(b, c), idle)
+		sandboxIdleCores += sandboxCores
 		minutes := idle.Minutes() * float64(count)
 		readsPerMinute += float64(reads.Load()) / minutes
 		writesPerMinute += float64(writes.Load()) / minutes
 		idleCores += cores
-		progress(b, "%s idle: %d writes, %.3f reads per managed resource per minute, %.3f cores, process peak RSS %.0f MiB; the requests: %s",
-			idle, writes.Load(), float64(reads.Load())/minutes, cores, processPeakRSSMiB(), idleRequests.stop())
+		progress(b, "%s idle: %d writes, %.3f reads per managed resource per minute, %.3f cores, process peak RSS %.0f MiB; the requests: %s; the sandbox meanwhile: %s",
+			idle, writes.Load(), float64(reads.Load())/minutes, cores, processPeakRSSMiB(), idleRequests.stop(), sandboxSplit)
 
 		logged(b, "managed resources and their Knative Services deleted", func() {
 			acctest.Eventually(b, patience, "the managed resources and their Knative Services deleted", func() (bool, string) {
@@ -206,7 +208,48 @@ spec:
 	b.ReportMetric(readsPerMinute/n, "idle-reads/mr/min")
 	b.ReportMetric(writesPerMinute/n, "idle-writes/mr/min")
 	b.ReportMetric(idleCores/n, "idle-cores")
+	if acctest.OnSandbox() {
+		b.ReportMetric(sandboxIdleCores/n, "sandbox-idle-cores")
+	}
 	b.ReportMetric(processPeakRSSMiB(), "process-peak-rss-MiB")
+}
+
+// sandboxCPU is the CPU each process of the sandbox has used so far, by
+// name (nil off the sandbox: another cluster's processes are not ours to read).
+func sandboxCPU(b *testing.B, c *acctest.Cluster) map[string]time.Duration {
+	if !acctest.OnSandbox() {
+		return nil
+	}
+	times, err := c.Sandbox(b).CPUTimes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return times
+}
+
+// coresSince is the cores the sandbox's processes used between two
+// readings d apart, in all and split by process, most first.
+func coresSince(before, after map[string]time.Duration, d time.Duration) (float64, string) {
+	if after == nil {
+		return 0, "not a sandbox"
+	}
+	type use struct {
+		name  string
+		cores float64
+	}
+	var uses []use
+	total := 0.0
+	for name, t := range after {
+		cores := (t - before[name]).Seconds() / d.Seconds()
+		total += cores
+		uses = append(uses, use{name, cores})
+	}
+	slices.SortFunc(uses, func(x, y use) int { return cmp.Compare(y.cores, x.cores) })
+	split := fmt.Sprintf("%.3f cores", total)
+	for _, u := range uses {
+		split += fmt.Sprintf(", %s %.3f", u.name, u.cores)
+	}
+	return total, split
 }
 
 // requestTally counts requests by verb and path while started, so a bench

@@ -90,20 +90,70 @@ func (s *Sandbox) ProcessPID(name string) int {
 // from /proc. Unlike its command line, which reads empty while the process
 // is between fork and exec, both are there from the start.
 func processStat(pid int) (started, state string, err error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	fields, err := statFields(pid)
 	if err != nil {
 		return "", "", err
+	}
+	return fields[19], fields[0], nil
+}
+
+// statFields are the fields of /proc/pid/stat after the command name,
+// fields[0] being the state: at least 20 of them.
+func statFields(pid int) ([]string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
 	}
 	// The command name in parentheses may hold spaces: fields count from the last ')'.
 	i := bytes.LastIndexByte(data, ')')
 	if i < 0 {
-		return "", "", fmt.Errorf("unexpected /proc/%d/stat", pid)
+		return nil, fmt.Errorf("unexpected /proc/%d/stat", pid)
 	}
 	fields := strings.Fields(string(data[i+1:]))
 	if len(fields) < 20 {
-		return "", "", fmt.Errorf("unexpected /proc/%d/stat", pid)
+		return nil, fmt.Errorf("unexpected /proc/%d/stat", pid)
 	}
-	return fields[19], fields[0], nil
+	return fields, nil
+}
+
+// CPUTimes is the CPU time (user and system) each running process of this
+// sandbox has used so far, by executable name (kube-apiserver, etcd,
+// autoscaler, ...): the control plane kwokctl runs and everything started
+// with this sandbox's directory or kubeconfig on its command line.
+func (s *Sandbox) CPUTimes() (map[string]time.Duration, error) {
+	mine := []byte(s.Dir + string(filepath.Separator))
+	times := map[string]time.Duration{}
+	err := eachProcess(func(pid int, cmdline []byte) bool {
+		if !bytes.Contains(cmdline, mine) {
+			return true
+		}
+		used, err := processCPU(pid)
+		if err != nil {
+			return true // gone since it was listed
+		}
+		name := filepath.Base(string(bytes.SplitN(cmdline, []byte{0}, 2)[0]))
+		times[name] += used
+		return true
+	})
+	return times, err
+}
+
+// processCPU is the user and system time of pid, from /proc/pid/stat, in
+// the kernel's USER_HZ ticks (100 a second on Linux).
+func processCPU(pid int) (time.Duration, error) {
+	fields, err := statFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime, stime
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100, nil
 }
 
 // StopProcess stops the process name and its process group: SIGTERM, then

@@ -62,3 +62,43 @@ func TestProcessPID(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestCPUTimes: a busy process naming the sandbox's directory is counted
+// under its executable's name, with no more CPU than the time it has run; a
+// busy process that does not name it, and a sandbox whose name only begins
+// like this one's, are not.
+func TestCPUTimes(t *testing.T) {
+	s := &Sandbox{Name: "cpu-test", Dir: filepath.Join(t.TempDir(), "cpu")}
+	busy := func(arg string) {
+		cmd := exec.Command("sh", "-c", "while :; do :; done", arg)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	started := time.Now()
+	busy(filepath.Join(s.Dir, "mine"))
+	busy(filepath.Join(s.Dir+"-b", "another sandbox's"))
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		times, err := s.CPUTimes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(times) > 1 {
+			t.Fatalf("counted processes that are not the sandbox's: %v", times)
+		}
+		if used := times["sh"]; used >= 200*time.Millisecond {
+			// USER_HZ ticks: one of slack.
+			if ran := time.Since(started); used > ran+10*time.Millisecond {
+				t.Fatalf("%s of CPU in %s of a single-threaded process", used, ran)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the busy process has %s of CPU after 30 s (%v)", times["sh"], times)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
