@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"reflect"
+	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
@@ -67,6 +68,9 @@ type objectExternal[M resource.ModernManaged] struct {
 	record  event.Recorder
 	watches *targetWatches
 	events  chan<- ctrlevent.GenericEvent
+	// deleting is whether Observe found the object's foreground deletion
+	// under way already.
+	deleting bool
 }
 
 // objectWatch is the target cluster's watch of the kind. Only objects this
@@ -157,6 +161,7 @@ func (e *objectExternal[M]) Observe(ctx context.Context, mg M) (managed.External
 	}
 	if meta.WasDeleted(mg) {
 		mg.SetConditions(xpv2.Deleting())
+		e.deleting = serving.DeletingInForeground(obs.Live)
 		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
 	}
 	if obs.Drift == "" && !imported && e.kind.drift != nil {
@@ -279,11 +284,18 @@ func (e *objectExternal[M]) apply(ctx context.Context, mg M, creating bool) (*un
 }
 
 // Delete starts deleting the object (foreground: with what Knative derived
-// from it); the managed resource is gone once Observe no longer finds it.
+// from it), unless that is under way; the managed resource is gone once
+// Observe no longer finds it, which a working watch says when it happens.
 func (e *objectExternal[M]) Delete(ctx context.Context, mg M) (managed.ExternalDelete, error) {
 	mg.SetConditions(xpv2.Deleting())
-	namespace, name := e.identity(mg)
-	return managed.ExternalDelete{}, errors.Wrapf(e.objects.StartDelete(ctx, namespace, name), "cannot delete the %s %s/%s", e.kind.kind.Name, namespace, name)
+	if !e.deleting {
+		namespace, name := e.identity(mg)
+		if err := e.objects.StartDelete(ctx, namespace, name); err != nil {
+			return managed.ExternalDelete{}, errors.Wrapf(err, "cannot delete the %s %s/%s", e.kind.kind.Name, namespace, name)
+		}
+	}
+	e.watches.awaitDeletion(managerOf(e.events, mg), time.Now())
+	return managed.ExternalDelete{}, nil
 }
 
 func (e *objectExternal[M]) Disconnect(context.Context) error { return nil }

@@ -158,7 +158,7 @@ func setupManaged(mgr ctrl.Manager, o Options, gvk schema.GroupVersionKind, of c
 		WithEventFilter(resource.DesiredStateChanged()).
 		For(of).
 		WatchesRawSource(source.Channel(events, &handler.EnqueueRequestForObject{})).
-		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
+		Complete(ratelimiter.NewReconciler(name, deletionWaits{Reconciler: r, watches: watches, events: events, poll: o.PollInterval}, o.GlobalRateLimiter))
 }
 
 // failureSettling is how long a managed resource that Knative has just

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 )
@@ -42,8 +43,12 @@ type targetWatches struct {
 	// sees holds the managed resources whose object's every change the
 	// watch of that key sends them (an Observe-only import's object carries
 	// no ManagedLabel, so no watch sees it).
-	sees    map[manager]watchKey
-	janitor sync.Once
+	sees map[manager]watchKey
+	// awaiting holds the managed resources whose reconcile, now running,
+	// started (or found) their object's deletion while a working watch sees
+	// it (see deletionWaits).
+	awaiting map[manager]struct{}
+	janitor  sync.Once
 }
 
 // watchKey is one informer: a target cluster's clients (one set per cluster
@@ -79,7 +84,7 @@ func managerOf(events chan<- event.GenericEvent, mg resource.Managed) manager {
 // newTargetWatches releases managed resources not observed for ttl; every
 // managed resource is observed at least once per poll interval.
 func newTargetWatches(log logging.Logger, ttl time.Duration) *targetWatches {
-	return &targetWatches{log: log, ttl: ttl, running: map[watchKey]*targetWatch{}, sees: map[manager]watchKey{}}
+	return &targetWatches{log: log, ttl: ttl, running: map[watchKey]*targetWatch{}, sees: map[manager]watchKey{}, awaiting: map[manager]struct{}{}}
 }
 
 // watchRecovery is how long a watch that failed is not trusted: its informer
@@ -98,6 +103,56 @@ func (w *targetWatches) seen(m manager, now time.Time) bool {
 	key, ok := w.sees[m]
 	tw := w.running[key]
 	return ok && tw != nil && tw.synced() && now.Sub(time.Unix(0, tw.broke.Load())) > watchRecovery
+}
+
+// awaitDeletion notes that m's reconcile has started, or found under way,
+// its object's deletion, if a working watch sees the object: its
+// disappearance will reconcile m.
+func (w *targetWatches) awaitDeletion(m manager, now time.Time) {
+	if !w.seen(m, now) {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.awaiting[m] = struct{}{}
+}
+
+// awaited takes the note of awaitDeletion that m's last reconcile left, if any.
+func (w *targetWatches) awaited(m manager) bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.awaiting[m]
+	delete(w.awaiting, m)
+	return ok
+}
+
+// deletionWaits requeues a managed resource whose object is being deleted,
+// and which a working watch sees, at the poll rather than at once: the watch
+// sends the object's disappearance. crossplane-runtime requeues a deleting
+// managed resource at once, with a per-item backoff that the global rate
+// limiter's delays reset, so 2,000 managed resources deleted together
+// reconciled at the full reconcile rate until their objects were gone (a
+// GET, a DELETE, a status update and an event each time): half the target
+// API server's requests while its garbage collector deleted what Knative
+// had derived (BenchmarkCrossplaneServices).
+type deletionWaits struct {
+	reconcile.Reconciler
+	watches *targetWatches
+	events  chan<- event.GenericEvent
+	poll    time.Duration
+}
+
+func (d deletionWaits) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	result, err := d.Reconciler.Reconcile(ctx, req)
+	awaited := d.watches.awaited(manager{events: d.events, NamespacedName: req.NamespacedName})
+	//nolint:staticcheck // Requeue is what crossplane-runtime returns for "again, soon"
+	if awaited && err == nil && result.Requeue && result.RequeueAfter == 0 && d.poll > 0 {
+		return reconcile.Result{RequeueAfter: d.poll}, nil
+	}
+	return result, err
 }
 
 // observed records what an Observe of mg found of object (namespace/name;

@@ -14,6 +14,7 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	servingv1alpha1 "github.com/tf-knative/terraform-provider-knative/crossplane/apis/serving/v1alpha1"
 	"github.com/tf-knative/terraform-provider-knative/internal/kube/kubetest"
@@ -295,5 +296,98 @@ func TestWatchesKeepOnlyNames(t *testing.T) {
 	tombstone := cache.DeletedFinalStateUnknown{Key: "apps/hello", Obj: live}
 	if got, _ := NameOnly(tombstone); got != tombstone {
 		t.Fatalf("a tombstone became %v", got)
+	}
+}
+
+// A managed resource whose object's deletion is under way, and which a
+// working watch sees, is requeued at the poll, not at once: the watch sends
+// the object's disappearance. The deletion is asked for once.
+func TestDeletionWaitsForTheWatch(t *testing.T) {
+	ctx := context.Background()
+	const poll = 10 * time.Minute
+	c := kubetest.New()
+	c.Put(serving.ServicesGVR, knativeService("example.com/app-a", 1, 1, "True", "", ""))
+	watches := newTargetWatches(logging.NewNopLogger(), time.Hour)
+	events := make(chan event.GenericEvent, 16)
+	e, _ := serviceExternal(c)
+	e.watches, e.events = watches, events
+	mg := serviceMR("example.com/app-a")
+	m := manager{events: events, NamespacedName: types.NamespacedName{Namespace: "apps", Name: "hello"}}
+	if _, err := e.Observe(ctx, mg); err != nil {
+		t.Fatal(err)
+	}
+	seenWithin(t, watches, m, true, "the informer listed the Service")
+
+	// What crossplane-runtime does with a deleted managed resource whose
+	// object exists: Observe, Delete, and "again, soon".
+	var result reconcile.Result
+	deleting := func(run func() error) reconcile.Reconciler {
+		return deletionWaits{watches: watches, events: events, poll: poll, Reconciler: reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) {
+			return result, run()
+		})}
+	}
+	observeAndDelete := func() error {
+		x, _ := serviceExternal(c)
+		x.watches, x.events = watches, events
+		if _, err := x.Observe(ctx, deletingMR(serviceMR("example.com/app-a"))); err != nil {
+			return err
+		}
+		_, err := x.Delete(ctx, deletingMR(serviceMR("example.com/app-a")))
+		return err
+	}
+	req := reconcile.Request{NamespacedName: m.NamespacedName}
+	result = reconcile.Result{Requeue: true} //nolint:staticcheck // crossplane-runtime's
+	// The deletion under way (the fake API server would delete at once):
+	// not asked again, and requeued at the poll.
+	live := c.Get(serving.ServicesGVR, "apps", "hello")
+	now := metav1.Now()
+	live.SetDeletionTimestamp(&now)
+	live.SetFinalizers([]string{metav1.FinalizerDeleteDependents})
+	c.Put(serving.ServicesGVR, live)
+	writes := c.Writes()
+	got, err := deleting(observeAndDelete).Reconcile(ctx, req)
+	if err != nil || got != (reconcile.Result{RequeueAfter: poll}) {
+		t.Fatalf("a watched deletion under way: %+v, %v; want a requeue at the poll", got, err)
+	}
+	if c.Writes() != writes {
+		t.Error("the deletion under way was asked for again")
+	}
+	// The note lasts one reconcile: the next that does not delete keeps its result.
+	if got, _ := deleting(func() error { return nil }).Reconcile(ctx, req); got != result {
+		t.Errorf("a reconcile without a deletion: %+v, want %+v", got, result)
+	}
+	// A deletion that failed is retried as crossplane-runtime says.
+	live.SetFinalizers([]string{metav1.FinalizerOrphanDependents}) // someone's orphaning deletion: ours is foreground
+	c.Put(serving.ServicesGVR, live)
+	c.Fail("delete", "services", errors.New("API server gone"), nil)
+	failed := func() error {
+		if err := observeAndDelete(); err == nil {
+			return errors.New("the deletion did not fail")
+		}
+		return nil // crossplane-runtime records the error in the status, and requeues
+	}
+	if got, err := deleting(failed).Reconcile(ctx, req); err != nil || got != result {
+		t.Errorf("a failed deletion: %+v, %v; want crossplane-runtime's %+v", got, err, result)
+	}
+	if got, _ := deleting(func() error { return nil }).Reconcile(ctx, req); got != result {
+		t.Errorf("after a failed deletion: %+v, want %+v", got, result)
+	}
+
+	// Not seen by a working watch (none runs for this cluster): at once.
+	other := kubetest.New()
+	other.Put(serving.ServicesGVR, knativeService("example.com/app-a", 1, 1, "True", "", ""))
+	unwatched := func() error {
+		x, _ := serviceExternal(other)
+		if _, err := x.Observe(ctx, deletingMR(serviceMR("example.com/app-a"))); err != nil {
+			return err
+		}
+		_, err := x.Delete(ctx, deletingMR(serviceMR("example.com/app-a")))
+		return err
+	}
+	if got, err := deleting(unwatched).Reconcile(ctx, req); err != nil || got != result {
+		t.Errorf("an unwatched deletion: %+v, %v; want %+v", got, err, result)
+	}
+	if other.Get(serving.ServicesGVR, "apps", "hello") != nil {
+		t.Error("the unwatched Service was not deleted")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -287,6 +288,13 @@ func (o Objects) StartDelete(ctx context.Context, namespace, name string) error 
 		return nil
 	}
 	return err
+}
+
+// DeletingInForeground says whether live's deletion with what Knative
+// derived from it is under way already (StartDelete's, or one like it):
+// asking again would change nothing.
+func DeletingInForeground(live *unstructured.Unstructured) bool {
+	return live != nil && live.GetDeletionTimestamp() != nil && slices.Contains(live.GetFinalizers(), metav1.FinalizerDeleteDependents)
 }
 
 // Delete deletes the object and waits until it is gone, with what Knative
