@@ -300,6 +300,13 @@ func Decode(t testing.TB, manifest string) client.Object {
 // Eventually polls check until it holds, failing with check's last words.
 func Eventually(t testing.TB, timeout time.Duration, what string, check func() (bool, string)) {
 	t.Helper()
+	EventuallyEvery(t, timeout, 250*time.Millisecond, what, check)
+}
+
+// EventuallyEvery is Eventually checking every interval: for checks that
+// cost the cluster more than a read.
+func EventuallyEvery(t testing.TB, timeout, interval time.Duration, what string, check func() (bool, string)) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	last := ""
 	for time.Now().Before(deadline) {
@@ -308,7 +315,7 @@ func Eventually(t testing.TB, timeout time.Duration, what string, check func() (
 			return
 		}
 		last = why
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(interval)
 	}
 	t.Fatalf("waited %s for %s: %s", timeout, what, last)
 }
