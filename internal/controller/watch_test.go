@@ -43,16 +43,24 @@ func quiet(t *testing.T, events <-chan event.GenericEvent, what string) {
 	}
 }
 
-// A change of a managed Knative object on the target cluster reconciles the
-// managed resource that manages it, through one informer per cluster and
-// kind, which stops with the last managed resource.
-func TestTargetWatches(t *testing.T) {
+// watchedCluster is a fake target cluster holding live, and a Service
+// external client whose Observes start the watches there, which send their
+// reconciles to events.
+func watchedCluster(live *unstructured.Unstructured) (*kubetest.Cluster, *targetWatches, chan event.GenericEvent, *objectExternal[*servingv1alpha1.Service]) {
 	c := kubetest.New()
-	c.Put(serving.ServicesGVR, knativeService("example.com/app-a", 1, 1, "True", "", ""))
+	c.Put(serving.ServicesGVR, live)
 	watches := newTargetWatches(logging.NewNopLogger(), time.Hour)
 	events := make(chan event.GenericEvent, 16)
 	e, _ := serviceExternal(c)
 	e.watches, e.events = watches, events
+	return c, watches, events, e
+}
+
+// A change of a managed Knative object on the target cluster reconciles the
+// managed resource that manages it, through one informer per cluster and
+// kind, which stops with the last managed resource.
+func TestTargetWatches(t *testing.T) {
+	c, watches, events, e := watchedCluster(knativeService("example.com/app-a", 1, 1, "True", "", ""))
 	mg := serviceMR("example.com/app-a")
 
 	if _, err := e.Observe(context.Background(), mg); err != nil {
@@ -135,16 +143,11 @@ func TestTargetWatches(t *testing.T) {
 // sees (an Observe-only import), or whose watch fails, is.
 func TestWhatTheWatchesSee(t *testing.T) {
 	ctx := context.Background()
-	c := kubetest.New()
-	c.Put(serving.ServicesGVR, knativeService("example.com/app-a", 1, 0, "Unknown", "", ""))
+	c, watches, events, e := watchedCluster(knativeService("example.com/app-a", 1, 0, "Unknown", "", ""))
 	imported := knativeService("example.com/app-a", 1, 1, "True", "", "")
 	imported.SetName("imported")
 	imported.SetLabels(nil) // written by someone else
 	c.Put(serving.ServicesGVR, imported)
-	watches := newTargetWatches(logging.NewNopLogger(), time.Hour)
-	events := make(chan event.GenericEvent, 16)
-	e, _ := serviceExternal(c)
-	e.watches, e.events = watches, events
 	mg := serviceMR("example.com/app-a")
 	m := manager{events: events, NamespacedName: types.NamespacedName{Namespace: "apps", Name: "hello"}}
 	if watches.seen(m, time.Now()) {
@@ -305,12 +308,7 @@ func TestWatchesKeepOnlyNames(t *testing.T) {
 func TestDeletionWaitsForTheWatch(t *testing.T) {
 	ctx := context.Background()
 	const poll = 10 * time.Minute
-	c := kubetest.New()
-	c.Put(serving.ServicesGVR, knativeService("example.com/app-a", 1, 1, "True", "", ""))
-	watches := newTargetWatches(logging.NewNopLogger(), time.Hour)
-	events := make(chan event.GenericEvent, 16)
-	e, _ := serviceExternal(c)
-	e.watches, e.events = watches, events
+	c, watches, events, e := watchedCluster(knativeService("example.com/app-a", 1, 1, "True", "", ""))
 	mg := serviceMR("example.com/app-a")
 	m := manager{events: events, NamespacedName: types.NamespacedName{Namespace: "apps", Name: "hello"}}
 	if _, err := e.Observe(ctx, mg); err != nil {
