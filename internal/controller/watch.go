@@ -135,9 +135,9 @@ func (w *targetWatches) awaited(m manager) bool {
 // managed resource at once, with a per-item backoff that the global rate
 // limiter's delays reset, so 2,000 managed resources deleted together
 // reconciled at the full reconcile rate until their objects were gone (a
-// GET, a DELETE, a status update and an event each time): half the target
-// API server's requests while its garbage collector deleted what Knative
-// had derived (BenchmarkCrossplaneServices).
+// GET, a DELETE, a status update and an event each time): over a third of
+// the target API server's requests while its garbage collector deleted what
+// Knative had derived (BenchmarkCrossplaneServices).
 type deletionWaits struct {
 	reconcile.Reconciler
 	watches *targetWatches
