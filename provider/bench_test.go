@@ -228,6 +228,9 @@ func unthrottled(b *testing.B, c *acctest.Cluster, requests *atomic.Int64) *rest
 		b.Fatal(err)
 	}
 	cfg.QPS, cfg.Burst = 10000, 10000
+	// The API server's warnings reach the provider's diagnostics as with its
+	// own clients, not stderr: client-go's default printed a line per create.
+	cfg.WarningHandlerWithContext = kube.WarningHandler(nil)
 	if requests != nil {
 		acctest.CountRequests(cfg, requests)
 	}
