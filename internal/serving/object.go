@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -244,30 +245,15 @@ func (k *Kind) Compare(live, desired *unstructured.Unstructured) Observed {
 // decided readiness. When Knative says it failed, the error is a
 // NotReadyError with Knative's reason and message.
 func (o Objects) WaitReady(ctx context.Context, namespace, name string, generation int64) (*unstructured.Unstructured, error) {
-	lw := listWatch(o.resource(namespace), fields.OneTermEqualSelector("metadata.name", name).String())
 	var last *unstructured.Unstructured
-	done := func(obj *unstructured.Unstructured) (bool, error) {
+	err := o.watchUntil(ctx, namespace, name, func(obj *unstructured.Unstructured) (bool, error) {
+		if obj == nil {
+			return false, fmt.Errorf("%s %s/%s was deleted while waiting for it", o.Kind.Name, namespace, name)
+		}
 		last = obj
 		v := Judge(obj, generation)
 		return v.State != Pending, v.Err(o.Kind.Name)
-	}
-	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{},
-		func(store cache.Store) (bool, error) {
-			if item, ok, _ := store.GetByKey(namespace + "/" + name); ok {
-				return done(item.(*unstructured.Unstructured))
-			}
-			return false, nil
-		},
-		func(ev watch.Event) (bool, error) {
-			if ev.Type == watch.Deleted {
-				return false, fmt.Errorf("%s %s/%s was deleted while waiting for it", o.Kind.Name, namespace, name)
-			}
-			obj, ok := ev.Object.(*unstructured.Unstructured)
-			if !ok {
-				return false, nil
-			}
-			return done(obj)
-		})
+	})
 	var notReady *NotReadyError
 	if errors.As(err, &notReady) {
 		return last, err
@@ -276,6 +262,40 @@ func (o Objects) WaitReady(ctx context.Context, namespace, name string, generati
 		return last, fmt.Errorf("%s %s/%s is not ready (%s): %w", o.Kind.Name, namespace, name, Judge(last, generation).Waiting, err)
 	}
 	return last, err
+}
+
+// watchUntil lists and watches the one object until done accepts what it
+// sees: the object as it is now and at each change, or nil once it does not
+// exist (at the list, or deleted). A watch reports the change as it happens,
+// where a poll would find it up to its interval later.
+func (o Objects) watchUntil(ctx context.Context, namespace, name string, done func(*unstructured.Unstructured) (bool, error)) error {
+	lw := listWatch(o.resource(namespace), fields.OneTermEqualSelector("metadata.name", name).String())
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{},
+		func(store cache.Store) (bool, error) {
+			item, ok, _ := store.GetByKey(key)
+			if !ok {
+				return done(nil)
+			}
+			return done(item.(*unstructured.Unstructured))
+		},
+		func(ev watch.Event) (bool, error) {
+			obj, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok || obj.GetName() != name { // a bookmark, or a client that ignores the field selector
+				return false, nil
+			}
+			if ev.Type == watch.Deleted {
+				return done(nil)
+			}
+			return done(obj)
+		})
+	if ctx.Err() != nil && (wait.Interrupted(err) || errors.Is(err, ctx.Err())) {
+		return ctx.Err() // not "timed out waiting for the condition" or "unable to sync caches"
+	}
+	return err
 }
 
 // StartDelete asks for the object's deletion and returns without waiting.
@@ -309,10 +329,8 @@ func (o Objects) Delete(ctx context.Context, namespace, name string) error {
 	return o.Kind.afterDelete(ctx, o, namespace, name)
 }
 
-// waitGone returns once the object no longer exists.
+// waitGone returns once the object no longer exists: as kubectl delete
+// --wait does, it watches, so a destroy returns when the deletion finishes.
 func (o Objects) waitGone(ctx context.Context, namespace, name string) error {
-	return pollUntil(ctx, func() bool {
-		obj, err := o.Get(ctx, namespace, name)
-		return err == nil && obj == nil
-	})
+	return o.watchUntil(ctx, namespace, name, func(obj *unstructured.Unstructured) (bool, error) { return obj == nil, nil })
 }

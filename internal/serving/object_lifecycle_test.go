@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clienttesting "k8s.io/client-go/testing"
 
@@ -317,6 +318,40 @@ func TestDeleteWaitsForWhatKnativeDerived(t *testing.T) {
 	// Gone already: nothing to do, no error.
 	if err := Service.On(c.Clients).Delete(quick(t, time.Second), "default", "hello"); err != nil {
 		t.Errorf("Delete of a missing Service = %v", err)
+	}
+}
+
+// The API server keeps a Service deleted in the foreground until the garbage
+// collector has deleted what Knative derived from it. Delete watches it until
+// it is gone, as kubectl delete --wait does, rather than reading it again and
+// again; another object's deletion does not end the wait.
+func TestDeleteWatchesUntilTheObjectIsGone(t *testing.T) {
+	c := kubetest.New(ksvc("hello", "a"), ksvc("other", "a"))
+	c.Dynamic.PrependReactor("delete", "services", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		name := a.(clienttesting.DeleteAction).GetName()
+		c.Put(ServicesGVR, deleting(c.Get(ServicesGVR, "default", name)))
+		return true, nil, nil
+	})
+	go func() { // the garbage collector, done with other first
+		time.Sleep(100 * time.Millisecond)
+		_ = c.Dynamic.Tracker().Delete(ServicesGVR, "default", "other")
+		time.Sleep(100 * time.Millisecond)
+		_ = c.Dynamic.Tracker().Delete(ServicesGVR, "default", "hello")
+	}()
+	if err := Service.On(c.Clients).Delete(quick(t, 10*time.Second), "default", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Get(ServicesGVR, "default", "hello") != nil {
+		t.Fatal("Delete returned while the Service was still being deleted")
+	}
+	verbs := map[string]int{}
+	for _, a := range c.Dynamic.Actions() {
+		if a.GetResource() == ServicesGVR {
+			verbs[a.GetVerb()]++
+		}
+	}
+	if verbs["get"] != 0 || verbs["watch"] == 0 {
+		t.Errorf("the wait for the deletion made %v requests for Services, want a watch and no GETs", verbs)
 	}
 }
 
