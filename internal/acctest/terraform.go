@@ -2,6 +2,7 @@ package acctest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"os"
@@ -19,8 +20,12 @@ import (
 	"github.com/tf-knative/terraform-provider-knative/provider"
 )
 
-// ProviderSource is the provider's address in configurations.
-const ProviderSource = "registry.terraform.io/tf-knative/knative"
+// providerSource is the provider's address for the CLI that runs:
+// configurations name it "tf-knative/knative", which OpenTofu resolves in its
+// own registry (TF_ACC_PROVIDER_HOST, as terraform-plugin-testing reads it).
+func providerSource() string {
+	return cmp.Or(os.Getenv("TF_ACC_PROVIDER_HOST"), "registry.terraform.io") + "/tf-knative/knative"
+}
 
 // Terraform runs the terraform CLI (TF_ACC_TERRAFORM_PATH, else terraform on
 // PATH) in a directory with an environment: against a provider built as a
@@ -65,7 +70,7 @@ func ServeTerraform(tb testing.TB, dir string, server func() tfprotov6.ProviderS
 		reattach := make(chan *plugin.ReattachConfig, 1)
 		closed := make(chan struct{})
 		go func() {
-			_ = tf6server.Serve(ProviderSource, server, tf6server.WithDebug(ctx, reattach, closed), tf6server.WithoutLogStderrOverride(),
+			_ = tf6server.Serve(providerSource(), server, tf6server.WithDebug(ctx, reattach, closed), tf6server.WithoutLogStderrOverride(),
 				// go-plugin's own lines would interleave with the benchmark's results.
 				tf6server.WithGoPluginLogger(hclog.NewNullLogger()))
 		}()
@@ -80,7 +85,7 @@ func ServeTerraform(tb testing.TB, dir string, server func() tfprotov6.ProviderS
 			cancel()
 			tb.Fatal("the provider did not start serving")
 		}
-		value, err := json.Marshal(map[string]any{ProviderSource: map[string]any{
+		value, err := json.Marshal(map[string]any{providerSource(): map[string]any{
 			"Protocol": string(config.Protocol), "ProtocolVersion": config.ProtocolVersion, "Pid": config.Pid, "Test": true,
 			"Addr": map[string]string{"Network": config.Addr.Network(), "String": config.Addr.String()},
 		}})
