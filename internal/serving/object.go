@@ -266,8 +266,8 @@ func (o Objects) WaitReady(ctx context.Context, namespace, name string, generati
 
 // watchUntil lists and watches the one object until done accepts what it
 // sees: the object as it is now and at each change, or nil once it does not
-// exist (at the list, or deleted). A watch reports the change as it happens,
-// where a poll would find it up to its interval later.
+// exist (deleted, or not there to begin with). A watch reports the change as
+// it happens, where a poll would find it up to its interval later.
 func (o Objects) watchUntil(ctx context.Context, namespace, name string, done func(*unstructured.Unstructured) (bool, error)) error {
 	lw := listWatch(o.resource(namespace), fields.OneTermEqualSelector("metadata.name", name).String())
 	key := name
@@ -276,11 +276,18 @@ func (o Objects) watchUntil(ctx context.Context, namespace, name string, done fu
 	}
 	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{},
 		func(store cache.Store) (bool, error) {
-			item, ok, _ := store.GetByKey(key)
-			if !ok {
-				return done(nil)
+			if item, ok, _ := store.GetByKey(key); ok {
+				return done(item.(*unstructured.Unstructured))
 			}
-			return done(item.(*unstructured.Unstructured))
+			// The informer's first list comes from the API server's watch
+			// cache, which can lag a write just made (a create, say): only a
+			// read says the object does not exist. When it does, the watch
+			// brings it, as it starts where that list was.
+			live, err := o.Get(ctx, namespace, name)
+			if err != nil || live != nil {
+				return false, err
+			}
+			return done(nil)
 		},
 		func(ev watch.Event) (bool, error) {
 			obj, ok := ev.Object.(*unstructured.Unstructured)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	clienttesting "k8s.io/client-go/testing"
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube/kubetest"
@@ -353,6 +354,63 @@ func TestDeleteWatchesUntilTheObjectIsGone(t *testing.T) {
 	if verbs["get"] != 0 || verbs["watch"] == 0 {
 		t.Errorf("the wait for the deletion made %v requests for Services, want a watch and no GETs", verbs)
 	}
+}
+
+// laggingList makes the first list of Services come back empty, as one
+// served from an API server's watch cache can just after a write; the watch
+// after it brings what exists, a moment later (the wait looks at what the
+// list found before that).
+func laggingList(c *kubetest.Cluster) {
+	var lists atomic.Int32
+	c.Dynamic.PrependReactor("list", "services", func(clienttesting.Action) (bool, runtime.Object, error) {
+		if lists.Add(1) > 1 {
+			return false, nil, nil
+		}
+		empty := &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "serving.knative.dev/v1", "kind": "ServiceList"}}
+		return true, empty, nil
+	})
+	c.Dynamic.PrependWatchReactor("services", func(clienttesting.Action) (bool, watch.Interface, error) {
+		time.Sleep(200 * time.Millisecond)
+		return false, nil, nil
+	})
+}
+
+// A list that lags is no proof that the object does not exist: the waits
+// read it, and go on watching when it does.
+func TestWaitsSeeThroughALaggingList(t *testing.T) {
+	t.Run("ready", func(t *testing.T) {
+		c := kubetest.New(ksvc("hello", "a"))
+		laggingList(c)
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			c.Put(ServicesGVR, withStatus(ksvc("hello", "a"), 1, "True", "", ""))
+		}()
+		if _, err := Service.On(c.Clients).WaitReady(quick(t, 10*time.Second), "default", "hello", 1); err != nil {
+			t.Fatalf("WaitReady = %v", err)
+		}
+	})
+	t.Run("gone", func(t *testing.T) {
+		c := kubetest.New(deleting(ksvc("hello", "a")))
+		laggingList(c)
+		go func() {
+			time.Sleep(400 * time.Millisecond) // after the watch started
+			_ = c.Dynamic.Tracker().Delete(ServicesGVR, "default", "hello")
+		}()
+		if err := Service.On(c.Clients).PrepareCreate(quick(t, 10*time.Second), "default", "hello"); err != nil {
+			t.Fatal(err)
+		}
+		if c.Get(ServicesGVR, "default", "hello") != nil {
+			t.Fatal("PrepareCreate returned while the Service was still being deleted")
+		}
+	})
+	t.Run("deleted before the wait", func(t *testing.T) {
+		c := kubetest.New()
+		laggingList(c)
+		_, err := Service.On(c.Clients).WaitReady(quick(t, 10*time.Second), "default", "hello", 1)
+		if err == nil || !strings.Contains(err.Error(), "Knative Service default/hello was deleted while waiting for it") {
+			t.Fatalf("WaitReady = %v", err)
+		}
+	})
 }
 
 func TestDeleteReportsLingeringLeftovers(t *testing.T) {
