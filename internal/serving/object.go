@@ -270,10 +270,7 @@ func (o Objects) WaitReady(ctx context.Context, namespace, name string, generati
 // it happens, where a poll would find it up to its interval later.
 func (o Objects) watchUntil(ctx context.Context, namespace, name string, done func(*unstructured.Unstructured) (bool, error)) error {
 	lw := listWatch(o.resource(namespace), fields.OneTermEqualSelector("metadata.name", name).String())
-	key := name
-	if namespace != "" {
-		key = namespace + "/" + name
-	}
+	key := cache.NewObjectName(namespace, name).String() // as the informer's store keys it
 	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{},
 		func(store cache.Store) (bool, error) {
 			if item, ok, _ := store.GetByKey(key); ok {
