@@ -125,17 +125,23 @@ func (r *servingResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"registry": schema.SingleNestedAttribute{
 				Optional: true,
 				Description: "Rewrites image references for mirrored or air-gapped registries, like the Knative Operator's " +
-					"spec.registry. The queue-proxy sidecar image is rewritten in config-deployment too.",
+					"spec.registry. Each image of the release has a name: for Knative Serving's own containers the container's " +
+					"name (controller, webhook, autoscaler, activator, and queue-proxy for the sidecar, rewritten in " +
+					"config-deployment too); for a networking layer's the Deployment's name (net-kourier-controller, " +
+					"3scale-kourier-gateway, net-istio-controller, net-istio-webhook, net-contour-controller, " +
+					"net-gateway-api-controller, net-gateway-api-webhook), as the layers reuse the names controller and webhook " +
+					"for images of their own. Distinct images so get distinct references.",
 				Attributes: map[string]schema.Attribute{
 					"default": schema.StringAttribute{
 						Optional: true,
-						Description: "Image template for every container; ${NAME} is replaced by the container's name. " +
+						Description: "Image template for every image; ${NAME} is replaced by the image's name (see registry). " +
 							"In HCL write it as $${NAME}, for example \"registry.example.com/knative/$${NAME}:v1.23.0\".",
 						Validators: []validator.String{stringvalidator.RegexMatches(imageTemplatePattern, "must be an image reference that contains ${NAME} (written $${NAME} in HCL)")},
 					},
 					"override": schema.MapAttribute{
 						ElementType: types.StringType, Optional: true,
-						Description: "Images by container name (such as \"controller\" or \"queue-proxy\") or by \"deployment/container\"; wins over default.",
+						Description: "Images by name (such as \"controller\", \"queue-proxy\" or \"net-kourier-controller\"; see registry) " +
+							"or by \"deployment/container\" (such as \"3scale-kourier-gateway/kourier-gateway\"); wins over default.",
 					},
 				},
 			},

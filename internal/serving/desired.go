@@ -36,9 +36,16 @@ func (s Spec) WithDefaults() Spec {
 }
 
 // Registry rewrites image references for mirrored or air-gapped registries,
-// the way the Knative Operator's spec.registry does: Override maps a container
-// name (or "deployment/container") to an image; Default is a template in
-// which ${NAME} is replaced by the container name.
+// the way the Knative Operator's spec.registry does. Every image has a name,
+// ${NAME}: for Knative Serving core's containers the container's name
+// (controller, webhook, autoscaler, activator, and queue-proxy for the
+// sidecar), as the Operator names them; for a networking layer's containers
+// the Deployment's name (net-kourier-controller, 3scale-kourier-gateway,
+// net-istio-controller, ...), since the layers' containers reuse the core's
+// container names (controller, webhook) for images of their own. Override
+// maps a name, or "deployment/container" exactly, to an image; Default is a
+// template in which ${NAME} is replaced by the name. Distinct images of the
+// release so get distinct references.
 type Registry struct {
 	Default  string
 	Override map[string]string
@@ -54,13 +61,18 @@ const (
 	queueProxy        = "queue-proxy"
 )
 
-// Desired returns the objects of spec in manifest order, with the spec's
-// transformations applied.
+// Desired returns the objects of spec in manifest order (Knative Serving
+// core, then the networking layer's), with the spec's transformations applied.
 func Desired(spec Spec) ([]*unstructured.Unstructured, error) {
-	objs, err := manifests.Load(spec.Version, spec.Ingress)
+	core, err := manifests.LoadCore(spec.Version)
 	if err != nil {
 		return nil, err
 	}
+	layer, err := manifests.LoadIngress(spec.Version, spec.Ingress)
+	if err != nil {
+		return nil, err
+	}
+	objs := append(core, layer...)
 	hpaTargets := map[string]bool{}
 	for _, o := range objs {
 		if o.GetKind() == "HorizontalPodAutoscaler" {
@@ -68,10 +80,12 @@ func Desired(spec Spec) ([]*unstructured.Unstructured, error) {
 			hpaTargets[o.GetNamespace()+"/"+name] = true
 		}
 	}
-	for _, o := range objs {
+	for i, o := range objs {
 		if _, err := kindOf(o); err != nil {
 			return nil, err
 		}
+		// A layer's images are named by their Deployments (see Registry).
+		ofLayer := i >= len(core)
 		switch o.GetKind() {
 		case "ConfigMap":
 			if err := transformConfigMap(o, spec); err != nil {
@@ -84,7 +98,7 @@ func Desired(spec Spec) ([]*unstructured.Unstructured, error) {
 				delete(o.Object, "rules")
 			}
 		case "Deployment":
-			if err := transformDeployment(o, spec, hpaTargets[o.GetNamespace()+"/"+o.GetName()]); err != nil {
+			if err := transformDeployment(o, spec, hpaTargets[o.GetNamespace()+"/"+o.GetName()], ofLayer); err != nil {
 				return nil, err
 			}
 		case "HorizontalPodAutoscaler":
@@ -92,7 +106,7 @@ func Desired(spec Spec) ([]*unstructured.Unstructured, error) {
 				return nil, err
 			}
 		case "Image": // caching.internal.knative.dev: pre-pulls the queue-proxy image
-			if img := spec.Registry.image(o.GetName(), queueProxy); img != "" {
+			if img := spec.Registry.image("", queueProxy, queueProxy); img != "" {
 				if err := unstructured.SetNestedField(o.Object, img, "spec", "image"); err != nil {
 					return nil, err
 				}
@@ -108,7 +122,7 @@ func transformConfigMap(o *unstructured.Unstructured, spec Spec) error {
 		// The release leaves Istio as the default ingress class.
 		return unstructured.SetNestedField(o.Object, IngressClass(spec.Ingress), "data", "ingress-class")
 	case o.GetNamespace() == Namespace && o.GetName() == "config-deployment":
-		if img := spec.Registry.image("", queueProxy); img != "" {
+		if img := spec.Registry.image("", queueProxy, queueProxy); img != "" {
 			return unstructured.SetNestedField(o.Object, img, "data", "queue-sidecar-image")
 		}
 	case o.GetNamespace() == Namespace && o.GetName() == "config-leader-election" && spec.Replicas > 1:
@@ -118,7 +132,7 @@ func transformConfigMap(o *unstructured.Unstructured, spec Spec) error {
 	return nil
 }
 
-func transformDeployment(o *unstructured.Unstructured, spec Spec, hpaTarget bool) error {
+func transformDeployment(o *unstructured.Unstructured, spec Spec, hpaTarget, ofLayer bool) error {
 	if hpaTarget {
 		// The HPA owns the replica count; applying one would fight it.
 		unstructured.RemoveNestedField(o.Object, "spec", "replicas")
@@ -138,7 +152,11 @@ func transformDeployment(o *unstructured.Unstructured, spec Spec, hpaTarget bool
 				return fmt.Errorf("deployment %s: malformed container", o.GetName())
 			}
 			name, _ := container["name"].(string)
-			if img := spec.Registry.image(o.GetName(), name); img != "" {
+			imageName := name
+			if ofLayer {
+				imageName = o.GetName()
+			}
+			if img := spec.Registry.image(o.GetName(), name, imageName); img != "" {
 				container["image"] = img
 			}
 			containers[i] = container
@@ -168,16 +186,18 @@ func scaleHPA(o *unstructured.Unstructured, replicas int) error {
 	return unstructured.SetNestedField(o.Object, maxReplicas, "spec", "maxReplicas")
 }
 
-// image returns the rewritten image of a container, or "" to keep the release's.
-func (r Registry) image(deployment, container string) string {
+// image returns the rewritten image of a container of a deployment ("" for
+// the queue-proxy sidecar, which no deployment of the release runs) whose
+// image is named name (see Registry), or "" to keep the release's.
+func (r Registry) image(deployment, container, name string) string {
 	if img, ok := r.Override[deployment+"/"+container]; ok && deployment != "" {
 		return img
 	}
-	if img, ok := r.Override[container]; ok {
+	if img, ok := r.Override[name]; ok {
 		return img
 	}
 	if r.Default != "" {
-		return strings.ReplaceAll(r.Default, "${NAME}", container)
+		return strings.ReplaceAll(r.Default, "${NAME}", name)
 	}
 	return ""
 }

@@ -12,7 +12,13 @@ resource "knative_serving" "on_istio" {
   ingress = "istio" # or "contour", "gateway-api"; default "kourier"
 }
 
-# Highly available, from a mirrored registry (air-gapped clusters).
+# Highly available, from a mirrored registry (air-gapped clusters). Each image
+# of the release has a name: Knative Serving's own are named by their
+# containers (controller, webhook, autoscaler, activator, queue-proxy), the
+# networking layer's by their Deployments (with Kourier: net-kourier-controller
+# and 3scale-kourier-gateway, the Envoy proxy). Here the mirror holds
+# registry.example.com/knative/<name>:v1.23.0 for each, but Envoy, which is
+# mirrored under its own name.
 resource "knative_serving" "mirrored" {
   version = "1.23.0"
 
@@ -21,10 +27,11 @@ resource "knative_serving" "mirrored" {
   }
 
   registry = {
-    # $${NAME} is the container name ($$ keeps HCL from interpolating it).
+    # $${NAME} is the image's name ($$ keeps HCL from interpolating it).
     default = "registry.example.com/knative/$${NAME}:v1.23.0"
     override = {
-      "queue-proxy" = "registry.example.com/knative/queue-proxy:v1.23.0"
+      # By name, or by "deployment/container" ("3scale-kourier-gateway/kourier-gateway").
+      "3scale-kourier-gateway" = "registry.example.com/envoyproxy/envoy:v1.37-latest"
     }
   }
 

@@ -40,12 +40,17 @@ type HighAvailability struct {
 }
 
 // Registry rewrites image references, as the Knative Operator's spec.registry
-// does.
+// does. Each image has a name: the container's for Knative Serving's own
+// (controller, webhook, autoscaler, activator, queue-proxy), the
+// Deployment's for a networking layer's (net-kourier-controller,
+// 3scale-kourier-gateway, net-istio-controller, ...), whose containers reuse
+// the names controller and webhook.
 type Registry struct {
-	// Default is an image template in which ${NAME} is the container's name.
+	// Default is an image template in which ${NAME} is the image's name: the
+	// container's for Knative Serving's, the Deployment's for a layer's.
 	// +optional
 	Default string `json:"default,omitempty"`
-	// Override maps a container name (or deployment/container) to an image.
+	// Override maps an image's name (or deployment/container) to an image.
 	// +optional
 	Override map[string]string `json:"override,omitempty"`
 }
