@@ -48,9 +48,12 @@ func kubeLDFlags() string {
 }
 
 var (
+	// The control plane, and the node's binaries of a kind cluster (kubelet,
+	// kubeadm, kube-proxy): one build, as they share most of their packages.
 	kubeTool = tool{module: "kube", version: KubeVersion, ldflags: kubeLDFlags(), packages: []string{
 		"k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager",
-		"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubectl"}}
+		"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubectl",
+		"k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kubeadm", "k8s.io/kubernetes/cmd/kube-proxy"}}
 	etcdTool    = tool{module: "etcd", version: EtcdVersion, ldflags: "-s -w", packages: []string{"."}}
 	kwokTool    = tool{module: "kwok", version: KwokVersion, ldflags: "-s -w", packages: []string{"sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"}}
 	knativeTool = tool{module: "knative", version: "serving-" + KnativeServingVersion, ldflags: "-s -w", packages: []string{
@@ -154,18 +157,28 @@ func (b *Builder) build(ctx context.Context, t *tool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return b.cached(ctx, t.module, t.version+"-"+hash, func(ctx context.Context, tmp string) error {
+	return b.cached(ctx, t.module, t.version+"-"+hash+"-"+t.configHash(), func(ctx context.Context, tmp string) error {
 		args := append([]string{"build", "-trimpath", "-buildvcs=false", "-ldflags", t.ldflags, "-o", tmp + string(filepath.Separator)}, t.packages...)
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = moduleDir
 		cmd.Stdout, cmd.Stderr = b.Log, b.Log
 		// Some knative.dev versions are missing from the checksum database; go.sum pins them.
-		cmd.Env = append(os.Environ(), "GONOSUMDB=knative.dev", "GOWORK=off")
+		cmd.Env = append(os.Environ(), "GONOSUMDB=knative.dev", "GOWORK=off", staticEnv)
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("building %s: %w", t.module, err)
 		}
 		return nil
 	})
+}
+
+// staticEnv: static binaries, so one build runs on this machine and in images.
+const staticEnv = "CGO_ENABLED=0"
+
+// configHash keys what build() does beyond the module's files: the packages,
+// ldflags and environment.
+func (t *tool) configHash() string {
+	h := sha256.Sum256([]byte(strings.Join(t.packages, " ") + "\x00" + t.ldflags + "\x00" + staticEnv))
+	return hex.EncodeToString(h[:])[:8]
 }
 
 func (b *Builder) isCached(name, key string) bool {
@@ -255,4 +268,117 @@ func lockFile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
+// Versions of what the kind cluster adds to the sandbox's tools.
+const (
+	KindVersion    = "v0.33.0"
+	CoreDNSVersion = "v1.14.6"
+	TraefikVersion = "v3.6.2"
+)
+
+var (
+	kindTool    = tool{module: "kind", version: KindVersion, ldflags: "-s -w", packages: []string{"sigs.k8s.io/kind"}}
+	corednsTool = tool{module: "coredns", version: CoreDNSVersion, ldflags: "-s -w", packages: []string{"github.com/coredns/coredns"}}
+	traefikTool = tool{module: "traefik", version: TraefikVersion, packages: []string{"github.com/traefik/traefik/v3/cmd/traefik"},
+		ldflags: "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=" + TraefikVersion}
+	// Knative Serving's own programs, as its release images run them (the
+	// sandbox runs its own mains of some): the kind cluster's images.
+	knativeImagesTool = tool{module: "knative", version: "serving-" + KnativeServingVersion, ldflags: "-s -w", packages: []string{
+		"knative.dev/serving/cmd/controller", "knative.dev/serving/cmd/webhook", "knative.dev/serving/cmd/autoscaler",
+		"knative.dev/serving/cmd/activator", "knative.dev/serving/cmd/queue"}}
+)
+
+// NodeTools are what a kind node image is made of besides Debian's packages.
+type NodeTools struct {
+	Kube       string // directory of kubelet, kubeadm, kubectl, kube-proxy and the control plane's binaries
+	Etcd       string // etcd binary
+	CoreDNS    string // coredns binary
+	Pause      string // pause binary (static, from Kubernetes' pause.c)
+	Kind       string // the kind CLI
+	KindModule string // the kind module's source (its node base image's files)
+	Key        string // changes whenever any of them does
+}
+
+// BuildNodeTools builds (or finds) what a kind node image needs.
+func (b *Builder) BuildNodeTools(ctx context.Context) (*NodeTools, error) {
+	t := &NodeTools{}
+	dirs := map[*tool]string{}
+	for _, tl := range []*tool{&kubeTool, &etcdTool, &corednsTool, &kindTool} {
+		dir, err := b.build(ctx, tl)
+		if err != nil {
+			return nil, err
+		}
+		dirs[tl] = dir
+	}
+	t.Kube, t.Etcd = dirs[&kubeTool], filepath.Join(dirs[&etcdTool], "etcd")
+	t.CoreDNS, t.Kind = filepath.Join(dirs[&corednsTool], "coredns"), filepath.Join(dirs[&kindTool], "kind")
+	pauseDir, err := b.cached(ctx, "pause", KubeVersion, func(ctx context.Context, tmp string) error {
+		src, err := moduleDir(ctx, filepath.Join(b.ToolsDir, "kube"), "k8s.io/kubernetes")
+		if err != nil {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, "gcc", "-static", "-O2", "-DVERSION=3.10.2", "-o", filepath.Join(tmp, "pause"),
+			filepath.Join(src, "build", "pause", "linux", "pause.c"))
+		cmd.Stdout, cmd.Stderr = b.Log, b.Log
+		return cmd.Run()
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.Pause = filepath.Join(pauseDir, "pause")
+	if t.KindModule, err = b.KindModuleDir(ctx); err != nil {
+		return nil, err
+	}
+	t.Key = filepath.Base(t.Kube) + filepath.Base(dirs[&etcdTool]) + filepath.Base(dirs[&corednsTool]) + filepath.Base(dirs[&kindTool])
+	return t, nil
+}
+
+// KindModuleDir is the kind module's source: its node base image's files.
+func (b *Builder) KindModuleDir(ctx context.Context) (string, error) {
+	return moduleDir(ctx, filepath.Join(b.ToolsDir, "kind"), "sigs.k8s.io/kind")
+}
+
+// BuildKnativeImages builds (or finds) Knative Serving's controller, webhook,
+// autoscaler, activator and queue; returns their directory.
+func (b *Builder) BuildKnativeImages(ctx context.Context) (string, error) {
+	return b.build(ctx, &knativeImagesTool)
+}
+
+// BuildTraefik builds (or finds) Traefik, the kind cluster's networking layer.
+func (b *Builder) BuildTraefik(ctx context.Context) (string, error) {
+	dir, err := b.build(ctx, &traefikTool)
+	return filepath.Join(dir, "traefik"), err
+}
+
+// moduleDir is the module cache directory of a module a tool module requires.
+func moduleDir(ctx context.Context, toolModule, module string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", module)
+	cmd.Dir = toolModule
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("finding module %s: %w", module, err)
+	}
+	dir := strings.TrimSpace(string(out))
+	if dir == "" {
+		// Listed but not downloaded yet.
+		dl := exec.CommandContext(ctx, "go", "mod", "download", module)
+		dl.Dir, dl.Env = toolModule, cmd.Env
+		if err := dl.Run(); err != nil {
+			return "", fmt.Errorf("downloading module %s: %w", module, err)
+		}
+		return moduleDir(ctx, toolModule, module)
+	}
+	return dir, nil
+}
+
+// LockFile takes an exclusive lock on path (created if needed) until the
+// returned function is called: one command at a time sets up what it guards.
+func LockFile(path string) (func(), error) { return lockFile(path) }
+
+// BuildRegistry builds (or finds) the OCI registry (go-containerregistry's).
+func (b *Builder) BuildRegistry(ctx context.Context) (string, error) {
+	dir, err := b.build(ctx, &registryTool)
+	return filepath.Join(dir, "registry"), err
 }

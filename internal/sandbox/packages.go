@@ -96,7 +96,7 @@ func (b *Builder) BuildCrossplaneCLI(ctx context.Context) (string, error) {
 // this machine already, so a quick run can use them without building.
 func (b *Builder) Cached(fns ...UpstreamFunction) bool {
 	hash, err := hashModule(filepath.Join(b.ToolsDir, crossplaneCLITool.module))
-	if err != nil || !b.isCached(crossplaneCLITool.module, crossplaneCLITool.version+"-"+hash) {
+	if err != nil || !b.isCached(crossplaneCLITool.module, crossplaneCLITool.version+"-"+hash+"-"+crossplaneCLITool.configHash()) {
 		return false
 	}
 	for _, f := range fns {
