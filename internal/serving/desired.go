@@ -16,7 +16,10 @@ import (
 // Spec is the desired Knative Serving runtime.
 type Spec struct {
 	Version string
+	// Ingress is a networking layer of Layers, or External.
 	Ingress string
+	// External is the networking layer the user brings when Ingress is External.
+	External ExternalIngress
 	// Replicas of every control plane deployment (high availability); 0 keeps
 	// the release's own counts.
 	Replicas int
@@ -68,7 +71,7 @@ func Desired(spec Spec) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
-	layer, err := manifests.LoadIngress(spec.Version, spec.Ingress)
+	layer, err := spec.layerObjects()
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +123,7 @@ func transformConfigMap(o *unstructured.Unstructured, spec Spec) error {
 	switch {
 	case o.GetNamespace() == Namespace && o.GetName() == "config-network":
 		// The release leaves Istio as the default ingress class.
-		return unstructured.SetNestedField(o.Object, IngressClass(spec.Ingress), "data", "ingress-class")
+		return unstructured.SetNestedField(o.Object, spec.IngressClass(), "data", "ingress-class")
 	case o.GetNamespace() == Namespace && o.GetName() == "config-deployment":
 		if img := spec.Registry.image("", queueProxy, queueProxy); img != "" {
 			return unstructured.SetNestedField(o.Object, img, "data", "queue-sidecar-image")

@@ -246,7 +246,7 @@ func TestDesiredRefusesUnknownVersions(t *testing.T) {
 	if _, err := Desired(Spec{Version: "1.19.0", Ingress: "kourier"}); err == nil || !strings.Contains(err.Error(), "supported versions") {
 		t.Errorf("want an error naming the supported versions, got %v", err)
 	}
-	if _, err := Desired(Spec{Version: "1.23.0", Ingress: "nginx"}); err == nil || !strings.Contains(err.Error(), "supported: [kourier istio contour gateway-api]") {
+	if _, err := Desired(Spec{Version: "1.23.0", Ingress: "nginx"}); err == nil || !strings.Contains(err.Error(), "supported: [kourier istio contour gateway-api external]") {
 		t.Errorf("want nginx refused, naming the supported layers, got %v", err)
 	}
 }

@@ -22,9 +22,11 @@ const (
 type Installation struct {
 	Installed bool
 	Version   string
-	// Ingress is the networking layer config-network names ("" when it names
-	// none this provider installs).
+	// Ingress is the networking layer config-network names: one of Layers,
+	// External when it names a class of none of them, "" when it names none.
 	Ingress string
+	// IngressClass is the class config-network names.
+	IngressClass string
 }
 
 // Detect reads whether Knative Serving is installed, and its version, from the
@@ -38,6 +40,6 @@ func Detect(ctx context.Context, c *kube.Clients) (Installation, error) {
 	if err != nil {
 		return Installation{}, fmt.Errorf("reading CRD %s: %w", apiCRD, err)
 	}
-	ingress, err := (&Installer{Clients: c}).installedIngress(ctx)
-	return Installation{Installed: true, Version: crd.Labels[versionLabel], Ingress: ingress}, err
+	class, err := (&Installer{Clients: c}).installedClass(ctx)
+	return Installation{Installed: true, Version: crd.Labels[versionLabel], Ingress: ingressOf(class, Spec{}), IngressClass: class}, err
 }

@@ -32,7 +32,8 @@
 // a time, pruning what the new release dropped and migrating stored
 // versions), switches networking layers in place, and removes Knative
 // Serving from release manifests embedded in manifests/ (desired.go turns
-// them into the objects of a Spec: version, layer, replicas, registry). It
+// them into the objects of a Spec: version, layer, replicas, registry; or no
+// layer, for one the user brings, whose class config-network names). It
 // checks a layer's prerequisites before writing anything and waits for
 // CRDs, Deployments and the webhook (wait.go).
 //

@@ -66,10 +66,11 @@ var Layers = map[string]Layer{
 	},
 }
 
-// IngressClass is config-network's ingress-class for an ingress.
+// IngressClass is config-network's ingress-class for a layer of Layers ("" for
+// External, whose class is its spec's: see Spec.IngressClass).
 func IngressClass(ingress string) string { return Layers[ingress].Class }
 
-// IngressOfClass is the ingress whose class config-network names, or "".
+// IngressOfClass is the layer of Layers of class, or "".
 func IngressOfClass(class string) string {
 	for name, l := range Layers {
 		if l.Class == class {
@@ -161,24 +162,33 @@ var gatewaysGVR = schema.GroupVersionResource{Group: "gateway.networking.k8s.io"
 // cluster does not have.
 type MissingPrerequisitesError struct {
 	Ingress string
+	// Class is the external layer's ingress class, when Ingress is External.
+	Class   string
 	Missing []string
 }
 
 func (e *MissingPrerequisitesError) Error() string {
+	if e.Ingress == External {
+		return fmt.Sprintf("ingress %q routes traffic through the networking layer of class %s, which must be installed before Knative Serving uses it; the cluster lacks:\n  - %s\n"+
+			"Install that layer (its proxy Services must exist), or name the Services it has, then apply again. Nothing was changed.",
+			e.Ingress, e.Class, strings.Join(e.Missing, "\n  - "))
+	}
 	l := Layers[e.Ingress]
 	return fmt.Sprintf("ingress %q routes traffic through %s, which must be installed before Knative Serving uses it; the cluster lacks:\n  - %s\n"+
 		"Install %s (the gateway Services must exist), or name other gateways in %s, then apply again. Nothing was changed.",
 		e.Ingress, l.Needs, strings.Join(e.Missing, "\n  - "), l.Needs, l.ConfigMap)
 }
 
-// CheckPrerequisites returns a *MissingPrerequisitesError when the layer's
-// CRDs, gateway Services or Gateways are not on the cluster. It writes
-// nothing, so Apply calls it before it writes anything.
-func (in *Installer) CheckPrerequisites(ctx context.Context, ingress string) error {
-	l, ok := Layers[ingress]
-	if !ok {
-		return fmt.Errorf("ingress %q is not supported", ingress)
+// CheckPrerequisites returns a *MissingPrerequisitesError when the CRDs,
+// gateway Services or Gateways of spec's layer are not on the cluster (for
+// an external layer, its proxy Services), and an error when spec is not
+// valid. It writes nothing, so Apply calls it before it writes anything.
+func (in *Installer) CheckPrerequisites(ctx context.Context, spec Spec) error {
+	if err := spec.Validate(); err != nil {
+		return err
 	}
+	ingress := spec.Ingress
+	l := Layers[ingress]
 	var missing []string
 	for _, name := range l.CRDs {
 		_, err := in.Clients.APIExtensions.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
@@ -188,16 +198,19 @@ func (in *Installer) CheckPrerequisites(ctx context.Context, ingress string) err
 			return fmt.Errorf("reading CRD %s: %w", name, err)
 		}
 	}
-	services, gateways, err := in.gatewaysOf(ctx, ingress)
+	services, gateways, err := in.gatewaysOf(ctx, spec)
 	if err != nil {
 		return err
 	}
 	for _, key := range services {
 		namespace, name, _ := strings.Cut(key, "/")
 		_, err := in.Clients.Kubernetes.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
+		switch {
+		case apierrors.IsNotFound(err) && ingress == External:
+			missing = append(missing, fmt.Sprintf("Service %s (a proxy Service of the layer)", key))
+		case apierrors.IsNotFound(err):
 			missing = append(missing, fmt.Sprintf("Service %s (the gateway %s names)", key, l.ConfigMap))
-		} else if err != nil {
+		case err != nil:
 			return fmt.Errorf("reading Service %s: %w", key, err)
 		}
 	}
@@ -214,14 +227,18 @@ func (in *Installer) CheckPrerequisites(ctx context.Context, ingress string) err
 		return nil
 	}
 	sort.Strings(missing)
-	return &MissingPrerequisitesError{Ingress: ingress, Missing: missing}
+	return &MissingPrerequisitesError{Ingress: ingress, Class: spec.External.Class, Missing: missing}
 }
 
-// gatewaysOf are the proxy Services and Gateways (namespace/name) a layer
-// sends traffic to, as its config map on the cluster names them (the user
-// may have renamed them) or by the layer's defaults.
-func (in *Installer) gatewaysOf(ctx context.Context, ingress string) (services, gateways []string, err error) {
-	l := Layers[ingress]
+// gatewaysOf are the proxy Services and Gateways (namespace/name) spec's
+// layer sends traffic to, as its config map on the cluster names them (the
+// user may have renamed them) or by the layer's defaults; an external
+// layer's are those the spec names.
+func (in *Installer) gatewaysOf(ctx context.Context, spec Spec) (services, gateways []string, err error) {
+	if spec.Ingress == External {
+		return spec.External.Services, nil, nil
+	}
+	l := Layers[spec.Ingress]
 	if l.gateways == nil {
 		return nil, nil, nil
 	}
@@ -236,12 +253,12 @@ func (in *Installer) gatewaysOf(ctx context.Context, ingress string) (services, 
 	return l.gateways(data)
 }
 
-// waitIngressesServed returns once every KIngress is of the layer's class and
-// Ready: the layer serves every route, so the previous one can go.
-func (in *Installer) waitIngressesServed(ctx context.Context, ingress string) error {
-	class := IngressClass(ingress)
-	in.progress("waiting for %s to serve every route", ingress)
-	return in.waitFor(ctx, kind{GVR: ingressesGVR, Namespaced: true}, "the routes to move to "+ingress,
+// waitIngressesServed returns once every KIngress is of the class of spec's
+// layer and Ready: the layer serves every route, so the previous one can go.
+func (in *Installer) waitIngressesServed(ctx context.Context, spec Spec) error {
+	class := spec.IngressClass()
+	in.progress("waiting for %s (%s) to serve every route", spec.Ingress, class)
+	return in.waitFor(ctx, kind{GVR: ingressesGVR, Namespaced: true}, "the routes to move to "+spec.Ingress+" ("+class+")",
 		func(live map[string]*unstructured.Unstructured) string {
 			var pending []string
 			for key, ing := range live {
@@ -259,9 +276,9 @@ func (in *Installer) waitIngressesServed(ctx context.Context, ingress string) er
 		})
 }
 
-// installedIngress is the layer config-network names, or "" when the runtime
-// is not installed (or names a class of no layer this provider installs).
-func (in *Installer) installedIngress(ctx context.Context) (string, error) {
+// installedClass is the ingress class config-network names, or "" when the
+// runtime is not installed.
+func (in *Installer) installedClass(ctx context.Context) (string, error) {
 	cm, err := in.Clients.Kubernetes.CoreV1().ConfigMaps(Namespace).Get(ctx, "config-network", metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return "", nil
@@ -269,7 +286,24 @@ func (in *Installer) installedIngress(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading ConfigMap %s/config-network: %w", Namespace, err)
 	}
-	return IngressOfClass(cm.Data["ingress-class"]), nil
+	return cm.Data["ingress-class"], nil
+}
+
+// ingressOf is the ingress whose class config-network names, "" when it
+// names none: a layer of Layers, External for spec's external class or, as
+// only a layer the user brings has another, for a class no layer of Layers
+// has.
+func ingressOf(class string, spec Spec) string {
+	switch {
+	case class == "":
+		return ""
+	case spec.Ingress == External && class == spec.External.Class:
+		return External
+	case IngressOfClass(class) != "":
+		return IngressOfClass(class)
+	default:
+		return External
+	}
 }
 
 // otherLayers are the objects the layers other than spec's ship at spec's
@@ -299,14 +333,14 @@ func (in *Installer) otherLayersPresent(ctx context.Context, spec Spec, desired 
 	if err != nil {
 		return nil, err
 	}
-	return in.leftovers(ctx, spec.Ingress, others, live)
+	return in.leftovers(ctx, spec, others, live)
 }
 
 // leftovers are the objects of others in live, but for those being deleted
-// and the Services the layer needs though another layer shipped them (net-
+// and the Services spec's layer needs though another layer shipped them (net-
 // istio's knative-local-gateway is the Gateway API layer's local gateway on
 // Istio). It reads the layer's config map only when such a Service is there.
-func (in *Installer) leftovers(ctx context.Context, ingress string, others []*unstructured.Unstructured, live map[string]*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+func (in *Installer) leftovers(ctx context.Context, spec Spec, others []*unstructured.Unstructured, live map[string]*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	var present []*unstructured.Unstructured
 	var services []string
 	servicesRead := false
@@ -318,7 +352,7 @@ func (in *Installer) leftovers(ctx context.Context, ingress string, others []*un
 		if o.GetKind() == "Service" {
 			if !servicesRead {
 				var err error
-				if services, _, err = in.gatewaysOf(ctx, ingress); err != nil {
+				if services, _, err = in.gatewaysOf(ctx, spec); err != nil {
 					return nil, err
 				}
 				servicesRead = true
@@ -348,12 +382,12 @@ func (in *Installer) retireOtherLayers(ctx context.Context, spec Spec, desired [
 		return err
 	}
 	if switching && network != nil {
-		in.progress("config-network: ingress-class %s", IngressClass(spec.Ingress))
+		in.progress("config-network: ingress-class %s", spec.IngressClass())
 		if err := in.apply(ctx, network); err != nil {
 			return err
 		}
 	}
-	if err := in.waitIngressesServed(ctx, spec.Ingress); err != nil {
+	if err := in.waitIngressesServed(ctx, spec); err != nil {
 		return err
 	}
 	for _, o := range left {

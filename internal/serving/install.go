@@ -54,21 +54,25 @@ func (in *Installer) Apply(ctx context.Context, spec Spec, previous *Spec, wait 
 	if err != nil {
 		return err
 	}
-	if err := in.CheckPrerequisites(ctx, spec.Ingress); err != nil {
+	if err := in.CheckPrerequisites(ctx, spec); err != nil {
 		return err
 	}
-	from, err := in.installedIngress(ctx)
+	// The layer being switched from is the class config-network names: one
+	// of Layers, or one the user brought (External), whose name the spec
+	// being applied need not know.
+	from, err := in.installedClass(ctx)
 	if err != nil {
 		return err
 	}
-	switching := from != "" && from != spec.Ingress
+	switching := from != "" && from != spec.IngressClass()
 	network := findObject(objs, "ConfigMap", Namespace, "config-network")
 	if switching && network != nil {
 		// Routes stay on the old layer until the new one runs.
+		in.progress("switching the networking layer from %s (%s) to %s (%s)", ingressOf(from, spec), from, spec.Ingress, spec.IngressClass())
 		objs = slices.Clone(objs)
 		i := slices.Index(objs, network)
 		objs[i] = network.DeepCopy()
-		if err := unstructured.SetNestedField(objs[i].Object, IngressClass(from), "data", "ingress-class"); err != nil {
+		if err := unstructured.SetNestedField(objs[i].Object, from, "data", "ingress-class"); err != nil {
 			return err
 		}
 	}

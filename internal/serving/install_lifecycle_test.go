@@ -169,7 +169,7 @@ func TestInstallRefusesMissingPrerequisites(t *testing.T) {
 	if c.Writes() != 0 {
 		t.Errorf("%d writes before the refusal", c.Writes())
 	}
-	if err := (&Installer{Clients: c.Clients}).CheckPrerequisites(context.Background(), "nginx"); err == nil || !strings.Contains(err.Error(), `ingress "nginx" is not supported`) {
+	if err := (&Installer{Clients: c.Clients}).CheckPrerequisites(context.Background(), Spec{Version: manifests.DefaultVersion, Ingress: "nginx"}); err == nil || !strings.Contains(err.Error(), `ingress "nginx" is not supported`) {
 		t.Errorf("CheckPrerequisites = %v", err)
 	}
 }

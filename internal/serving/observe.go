@@ -67,7 +67,7 @@ func (in *Installer) Observe(ctx context.Context, spec Spec) (*Observation, erro
 	if err != nil {
 		return nil, err
 	}
-	left, err := in.leftovers(ctx, spec.Ingress, others, live)
+	left, err := in.leftovers(ctx, spec, others, live)
 	if err != nil {
 		return nil, err
 	}
