@@ -24,6 +24,7 @@ type servingDataSourceModel struct {
 	Installed  types.Bool   `tfsdk:"installed"`
 	Version    types.String `tfsdk:"version"`
 	Ingress    types.String `tfsdk:"ingress"`
+	Class      types.String `tfsdk:"ingress_class"`
 	Namespace  types.String `tfsdk:"namespace"`
 	Ready      types.Bool   `tfsdk:"ready"`
 	Components types.List   `tfsdk:"components"`
@@ -40,10 +41,11 @@ func (d *servingDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 			"id":        schema.StringAttribute{Computed: true, Description: "Always \"knative-serving\"."},
 			"installed": schema.BoolAttribute{Computed: true, Description: "Whether Knative Serving's API (the services.serving.knative.dev CRD) is installed."},
 			"version":   schema.StringAttribute{Computed: true, Description: "Installed Knative Serving version, such as 1.23.0; empty when not installed."},
-			"ingress": schema.StringAttribute{Computed: true, Description: "Networking layer config-network names: kourier, istio, contour or " +
-				"gateway-api; empty when not installed or when it names a layer this provider does not install."},
-			"namespace": schema.StringAttribute{Computed: true, Description: "Namespace the runtime runs in."},
-			"ready":     schema.BoolAttribute{Computed: true, Description: "Whether every component of the runtime is available; false when not installed."},
+			"ingress": schema.StringAttribute{Computed: true, Description: "Networking layer config-network names: kourier, istio, contour, " +
+				"gateway-api, or external when it names the class of a layer this provider does not install; empty when not installed."},
+			"ingress_class": schema.StringAttribute{Computed: true, Description: "Ingress class config-network names; empty when not installed."},
+			"namespace":     schema.StringAttribute{Computed: true, Description: "Namespace the runtime runs in."},
+			"ready":         schema.BoolAttribute{Computed: true, Description: "Whether every component of the runtime is available; false when not installed."},
 			"components": schema.ListAttribute{
 				ElementType: componentType, Computed: true,
 				Description: "Readiness of each deployment of the runtime: name, namespace, ready and, when not ready, why. Empty when not installed or when the version is not one this provider installs.",
@@ -70,6 +72,9 @@ func (d *servingDataSource) Read(ctx context.Context, _ datasource.ReadRequest, 
 	model.setObservation(&serving.Observation{}, serving.Spec{}, &resp.Diagnostics)
 	if status.Installed && manifests.Supported(status.Version) {
 		spec := serving.Spec{Version: status.Version, Ingress: status.Ingress}.WithDefaults()
+		if spec.Ingress == serving.External {
+			spec.External.Class = status.IngressClass
+		}
 		obs, err := (&serving.Installer{Clients: clients}).Observe(ctx, spec)
 		if err != nil {
 			resp.Diagnostics.AddError("Cannot read the Knative Serving installation", err.Error())
@@ -82,6 +87,7 @@ func (d *servingDataSource) Read(ctx context.Context, _ datasource.ReadRequest, 
 		Installed:  types.BoolValue(status.Installed),
 		Version:    types.StringValue(status.Version),
 		Ingress:    types.StringValue(status.Ingress),
+		Class:      types.StringValue(status.IngressClass),
 		Namespace:  types.StringValue(serving.Namespace),
 		Ready:      model.Ready,
 		Components: model.Components,

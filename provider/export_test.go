@@ -97,3 +97,11 @@ func WithValidatedConfig(private []byte, typeName string, config *tfprotov6.Dyna
 	data, _ := withPrivateEntry(private, validatedConfigKey, entry)
 	return data
 }
+
+// ProtocolServerWithPlanChecksFor is ProtocolServerFor with the plan-time
+// checks on the cluster on (plan_dry_run).
+func ProtocolServerWithPlanChecksFor(clients *kube.Clients) tfprotov6.ProviderServer {
+	p := &preconfiguredProvider{knativeProvider: knativeProvider{version: benchVersion}}
+	p.data = &ProviderData{Clients: kube.ReadyClients(clients), Version: benchVersion, PlanDryRun: true}
+	return newServer(&p.knativeProvider, providerserver.NewProtocol6(p)())
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -45,9 +46,10 @@ type servingResource struct {
 }
 
 var (
-	_ resource.ResourceWithConfigure   = (*servingResource)(nil)
-	_ resource.ResourceWithImportState = (*servingResource)(nil)
-	_ resource.ResourceWithModifyPlan  = (*servingResource)(nil)
+	_ resource.ResourceWithConfigure      = (*servingResource)(nil)
+	_ resource.ResourceWithImportState    = (*servingResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*servingResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*servingResource)(nil)
 )
 
 func newServingResource() resource.Resource { return &servingResource{} }
@@ -56,6 +58,7 @@ type servingModel struct {
 	ID                   types.String   `tfsdk:"id"`
 	Version              types.String   `tfsdk:"version"`
 	Ingress              types.String   `tfsdk:"ingress"`
+	ExternalIngress      *externalModel `tfsdk:"external_ingress"`
 	HighAvailability     *haModel       `tfsdk:"high_availability"`
 	Registry             *registryModel `tfsdk:"registry"`
 	WaitForReady         types.Bool     `tfsdk:"wait_for_ready"`
@@ -70,6 +73,11 @@ type servingModel struct {
 
 type haModel struct {
 	Replicas types.Int64 `tfsdk:"replicas"`
+}
+
+type externalModel struct {
+	Class    types.String `tfsdk:"class"`
+	Services types.List   `tfsdk:"services"`
 }
 
 type registryModel struct {
@@ -88,7 +96,7 @@ func (r *servingResource) Metadata(_ context.Context, req resource.MetadataReque
 func (r *servingResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		Description: "Installs, upgrades and removes the Knative Serving runtime (CRDs, controllers, webhook, " +
-			"Kourier) from release manifests embedded in the provider, so it works air-gapped. Create returns once " +
+			"and the networking layer, Kourier by default) from release manifests embedded in the provider, so it works air-gapped. Create returns once " +
 			"the runtime is usable: CRDs established, deployments available, webhook serving. Refresh detects " +
 			"runtime objects that were deleted or changed and plans their repair, naming them in `drift`.",
 		Attributes: map[string]schema.Attribute{
@@ -106,11 +114,34 @@ func (r *servingResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Optional: true, Computed: true, Default: stringdefault.StaticString(manifests.DefaultIngress),
 				Description: "Networking layer Knative routes traffic through: \"kourier\" (default, self-contained), \"istio\" " +
 					"(needs Istio with its istio-system/istio-ingressgateway), \"contour\" (needs Contour with the Envoy Services " +
-					"contour-external/envoy and contour-internal/envoy) or \"gateway-api\" (needs the Gateway API CRDs and an " +
-					"implementation with the Gateways and Services config-gateway names, by default Istio's). The prerequisites are " +
+					"contour-external/envoy and contour-internal/envoy), \"gateway-api\" (needs the Gateway API CRDs and an " +
+					"implementation with the Gateways and Services config-gateway names, by default Istio's) or \"external\" (a " +
+					"layer you install, such as Traefik's Knative provider, Kong, Ambassador or Gloo: nothing of a layer is " +
+					"installed, config-network names the class external_ingress gives). The prerequisites are " +
 					"checked before anything is written. Changing it switches layers in place: the new layer is installed, " +
 					"config-network names it once it runs, and the old layer is removed once the new one serves every route.",
-				Validators: []validator.String{stringvalidator.OneOf(manifests.Ingresses()...)},
+				Validators: []validator.String{stringvalidator.OneOf(serving.IngressNames()...)},
+			},
+			"external_ingress": schema.SingleNestedAttribute{
+				Optional: true,
+				Description: "The networking layer you install, when ingress is \"external\" (required then, refused otherwise). " +
+					"Its controller must serve the KIngresses of class; changing class switches layers in place as ingress does.",
+				Attributes: map[string]schema.Attribute{
+					"class": schema.StringAttribute{
+						Required: true,
+						Description: "Ingress class the layer's controller serves, set as config-network's ingress-class, such as " +
+							"\"traefik.ingress.networking.knative.dev\". A DNS subdomain; by convention it ends in \"" + serving.ClassSuffix +
+							"\" (a class that does not is warned about, not refused: Kong's is \"kong\"). The classes of the layers this " +
+							"provider installs are refused: use their ingress instead.",
+						Validators: []validator.String{externalClassValidator{}},
+					},
+					"services": schema.ListAttribute{
+						ElementType: types.StringType, Optional: true,
+						Description: "The layer's proxy Services as namespace/name, such as \"traefik/traefik\": they must exist before " +
+							"Knative Serving uses the layer, checked at plan (when the cluster can be reached) and before anything is written.",
+						Validators: []validator.List{listvalidator.UniqueValues(), listvalidator.ValueStringsAre(serviceKeyValidator{})},
+					},
+				},
 			},
 			"high_availability": schema.SingleNestedAttribute{
 				Optional:    true,
@@ -155,7 +186,7 @@ func (r *servingResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"Default false: destroy refuses and lists them while they exist.",
 			},
 			"installed_version": schema.StringAttribute{Computed: true, Description: "Version found on the cluster."},
-			"ingress_class": schema.StringAttribute{Computed: true, Description: "Ingress class set in config-network.",
+			"ingress_class": schema.StringAttribute{Computed: true, Description: "Ingress class set in config-network: the layer's, or external_ingress.class.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"ready": schema.BoolAttribute{Computed: true, Description: "Whether every component is available."},
 			"components": schema.ListAttribute{
@@ -177,6 +208,80 @@ func (r *servingResource) Configure(_ context.Context, req resource.ConfigureReq
 	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
+// ValidateConfig checks that external_ingress is given exactly when ingress
+// is "external".
+func (r *servingResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var ingress types.String
+	var external types.Object
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ingress"), &ingress)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("external_ingress"), &external)...)
+	if resp.Diagnostics.HasError() || ingress.IsUnknown() || external.IsUnknown() {
+		return
+	}
+	switch isExternal := ingress.ValueString() == serving.External; {
+	case isExternal && external.IsNull():
+		resp.Diagnostics.AddAttributeError(path.Root("external_ingress"), "Missing external_ingress",
+			`ingress = "external" routes traffic through a networking layer you install: external_ingress is required with it, `+
+				`naming the layer's ingress class and, to check they exist, its proxy Services, such as `+
+				`external_ingress = { class = "traefik.ingress.networking.knative.dev", services = ["traefik/traefik"] }.`)
+	case !isExternal && !external.IsNull():
+		current := fmt.Sprintf("%q", ingress.ValueString())
+		if ingress.IsNull() {
+			current = fmt.Sprintf("%q (the default)", manifests.DefaultIngress)
+		}
+		resp.Diagnostics.AddAttributeError(path.Root("external_ingress"), "external_ingress without ingress = \"external\"",
+			"external_ingress describes a networking layer you install and is only valid with ingress = \"external\"; ingress is "+current+
+				". Set ingress = \"external\", or remove external_ingress.")
+	}
+}
+
+// externalClassValidator: external_ingress.class must be a Knative ingress
+// class (serving.CheckExternalClass); one without the conventional suffix is
+// warned about.
+type externalClassValidator struct{}
+
+func (externalClassValidator) Description(context.Context) string {
+	return "must be a DNS subdomain, by convention ending in " + serving.ClassSuffix + ", and no class of a layer the provider installs"
+}
+
+func (v externalClassValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (externalClassValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	warning, err := serving.CheckExternalClass(req.ConfigValue.ValueString())
+	// Terraform points at the resource, not into an object: the detail names the attribute.
+	switch {
+	case err != nil:
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid ingress class", fmt.Sprintf("Attribute %s: %s", req.Path, err))
+	case warning != "":
+		resp.Diagnostics.AddAttributeWarning(req.Path, "Unconventional ingress class", fmt.Sprintf("Attribute %s: %s", req.Path, warning))
+	}
+}
+
+// serviceKeyValidator: a Service as namespace/name.
+type serviceKeyValidator struct{}
+
+func (serviceKeyValidator) Description(context.Context) string {
+	return "must name a Service as namespace/name"
+}
+
+func (v serviceKeyValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (serviceKeyValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := serving.CheckServiceKey(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Service name", fmt.Sprintf("Attribute %s: %s", req.Path, err))
+	}
+}
+
 // ModifyPlan refuses upgrades that skip a minor and downgrades, warns about a
 // networking layer's missing prerequisites, and plans the repair of drift
 // found by refresh.
@@ -189,19 +294,24 @@ func (r *servingResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !plan.Ingress.IsUnknown() {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ingress_class"), serving.IngressClass(plan.Ingress.ValueString()))...)
+	class, classKnown := plan.ingressClass()
+	if classKnown {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ingress_class"), class)...)
+	} else {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("ingress_class"), types.StringUnknown())...)
 	}
 	if req.State.Raw.IsNull() {
-		r.checkPrerequisites(ctx, plan.Ingress, &resp.Diagnostics)
+		r.checkPrerequisites(ctx, &plan, &resp.Diagnostics)
 		return
 	}
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !plan.Ingress.Equal(state.Ingress) {
-		r.checkPrerequisites(ctx, plan.Ingress, &resp.Diagnostics)
+	// Another layer (or another external one: its class changed).
+	switching := !plan.Ingress.Equal(state.Ingress) || !classKnown || class != state.IngressClass.ValueString()
+	if switching || !plan.ExternalIngress.equal(state.ExternalIngress) {
+		r.checkPrerequisites(ctx, &plan, &resp.Diagnostics)
 	}
 	from := state.InstalledVersion.ValueString()
 	if from == "" {
@@ -215,7 +325,7 @@ func (r *servingResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	var drift []string
 	resp.Diagnostics.Append(state.Drift.ElementsAs(ctx, &drift, false)...)
-	if len(drift) > 0 || plan.Version.ValueString() != state.InstalledVersion.ValueString() || !plan.Ingress.Equal(state.Ingress) {
+	if len(drift) > 0 || plan.Version.ValueString() != state.InstalledVersion.ValueString() || switching {
 		// Apply re-applies everything; afterwards nothing has drifted.
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drift"), types.ListValueMust(types.StringType, nil))...)
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("installed_version"), plan.Version)...)
@@ -226,20 +336,25 @@ func (r *servingResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 
 // checkPrerequisites warns at plan when the cluster lacks what the planned
 // networking layer needs (plan_dry_run). Only a warning: the same apply may
-// install Istio, Contour or a Gateway API implementation first; apply checks
-// again before it writes anything and fails then.
-func (r *servingResource) checkPrerequisites(ctx context.Context, ingress types.String, diags *diag.Diagnostics) {
+// install Istio, Contour, a Gateway API implementation or the external layer
+// first; apply checks again before it writes anything and fails then.
+func (r *servingResource) checkPrerequisites(ctx context.Context, plan *servingModel, diags *diag.Diagnostics) {
 	clients := r.data.planClients()
-	if clients == nil || ingress.IsUnknown() || ingress.IsNull() {
+	if clients == nil || plan.Ingress.IsUnknown() || plan.Ingress.IsNull() || !plan.ExternalIngress.known() {
+		return
+	}
+	var ignored diag.Diagnostics
+	spec := plan.spec(ctx, &ignored)
+	if ignored.HasError() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, dryRunTimeout)
 	defer cancel()
-	err := (&serving.Installer{Clients: clients}).CheckPrerequisites(ctx, ingress.ValueString())
+	err := (&serving.Installer{Clients: clients}).CheckPrerequisites(ctx, spec)
 	var missing *serving.MissingPrerequisitesError
 	switch {
 	case errors.As(err, &missing):
-		diags.AddAttributeWarning(path.Root("ingress"), "Networking layer prerequisites missing",
+		diags.AddAttributeWarning(prerequisitesPath(spec.Ingress), "Networking layer prerequisites missing",
 			err.Error()+"\nApply fails unless something in it installs them first.")
 	case err != nil:
 		tflog.Debug(ctx, "plan-time prerequisite check skipped", map[string]any{"reason": err.Error()})
@@ -341,7 +456,7 @@ func (r *servingResource) applyAndRecord(ctx context.Context, installer *serving
 	var missing *serving.MissingPrerequisitesError
 	if errors.As(err, &missing) {
 		// Nothing was written: no state for a create, the prior state for an update.
-		diags.AddAttributeError(path.Root("ingress"), "Networking layer prerequisites missing", err.Error())
+		diags.AddAttributeError(prerequisitesPath(spec.Ingress), "Networking layer prerequisites missing", err.Error())
 		return
 	}
 	r.refreshComputed(ctx, installer, spec, m, diags)
@@ -412,11 +527,15 @@ func (r *servingResource) adopt(ctx context.Context, installer *serving.Installe
 	}
 	state.Version = types.StringValue(found.Version)
 	if found.Ingress == "" {
-		diags.AddError("Unsupported networking layer", "config-network's ingress-class names a networking layer this provider does not install; "+
-			"it installs "+strings.Join(manifests.Ingresses(), ", ")+".")
+		diags.AddError("Unsupported networking layer", "config-network names no ingress-class; this provider installs "+
+			strings.Join(manifests.Ingresses(), ", ")+" or names the class of an external one.")
 		return false
 	}
 	state.Ingress = types.StringValue(found.Ingress)
+	if found.Ingress == serving.External {
+		// A layer the user brought: its class, but not its Services, is on the cluster.
+		state.ExternalIngress = &externalModel{Class: types.StringValue(found.IngressClass), Services: types.ListNull(types.StringType)}
+	}
 	return true
 }
 
@@ -441,7 +560,7 @@ func (r *servingResource) refreshComputed(ctx context.Context, installer *servin
 
 func (m *servingModel) setObservation(obs *serving.Observation, spec serving.Spec, diags *diag.Diagnostics) {
 	m.InstalledVersion = types.StringValue(obs.Version)
-	m.IngressClass = types.StringValue(serving.IngressClass(spec.Ingress))
+	m.IngressClass = types.StringValue(spec.IngressClass())
 	ready := len(obs.Components) > 0
 	var components []attr.Value
 	for _, c := range obs.Components {
@@ -471,6 +590,12 @@ func (m *servingModel) spec(ctx context.Context, diags *diag.Diagnostics) servin
 	if m.HighAvailability != nil {
 		spec.Replicas = int(m.HighAvailability.Replicas.ValueInt64())
 	}
+	if m.ExternalIngress != nil {
+		spec.External.Class = m.ExternalIngress.Class.ValueString()
+		if !m.ExternalIngress.Services.IsNull() && !m.ExternalIngress.Services.IsUnknown() {
+			diags.Append(m.ExternalIngress.Services.ElementsAs(ctx, &spec.External.Services, false)...)
+		}
+	}
 	if m.Registry != nil {
 		spec.Registry.Default = m.Registry.Default.ValueString()
 		if !m.Registry.Override.IsNull() {
@@ -478,4 +603,49 @@ func (m *servingModel) spec(ctx context.Context, diags *diag.Diagnostics) servin
 		}
 	}
 	return spec
+}
+
+// ingressClass is the class config-network is to name, and whether it is known.
+func (m *servingModel) ingressClass() (string, bool) {
+	switch {
+	case m.Ingress.IsUnknown():
+		return "", false
+	case m.Ingress.ValueString() != serving.External:
+		return serving.IngressClass(m.Ingress.ValueString()), true
+	case m.ExternalIngress == nil || m.ExternalIngress.Class.IsUnknown():
+		return "", false
+	}
+	return m.ExternalIngress.Class.ValueString(), true
+}
+
+// known says whether every value of e is known (a nil e is).
+func (e *externalModel) known() bool {
+	if e == nil {
+		return true
+	}
+	if e.Class.IsUnknown() || e.Services.IsUnknown() {
+		return false
+	}
+	for _, v := range e.Services.Elements() {
+		if v.IsUnknown() {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *externalModel) equal(other *externalModel) bool {
+	if e == nil || other == nil {
+		return e == other
+	}
+	return e.Class.Equal(other.Class) && e.Services.Equal(other.Services)
+}
+
+// prerequisitesPath is the attribute a layer's missing prerequisites are
+// reported at: ingress, or the external layer's services.
+func prerequisitesPath(ingress string) path.Path {
+	if ingress == serving.External {
+		return path.Root("external_ingress").AtName("services")
+	}
+	return path.Root("ingress")
 }

@@ -29,12 +29,26 @@ import (
 const servingAddress = "knative_serving.this"
 
 // servingConfig is the runtime at the tests' version (acctest.ServingVersion)
-// unless body names one.
+// unless body names one, with the test target's mirror and networking layer
+// (acctest.ServingAttributes) unless body names its own.
 func servingConfig(c *acctest.Cluster, body string) string {
 	if !strings.Contains(body, "version") {
 		body = fmt.Sprintf("  version = %q\n%s", acctest.ServingVersion(), body)
 	}
+	if !strings.Contains(body, "registry") && !strings.Contains(body, "ingress") {
+		body += acctest.ServingAttributes()
+	}
 	return c.ProviderBlock() + fmt.Sprintf("resource \"knative_serving\" \"this\" {\n%s\n}\n", body)
+}
+
+// runtimeComponents is how many deployments the tests' runtime has: Knative
+// Serving's four, and Kourier's controller and gateway unless the target
+// brings its own layer.
+func runtimeComponents() int {
+	if acctest.Ingress() == "kourier" {
+		return 6
+	}
+	return 4
 }
 
 func TestAccServing_installRepairImport(t *testing.T) {
@@ -57,13 +71,13 @@ data "knative_serving" "installed" {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("installed_version"), knownvalue.StringExact(acctest.ServingVersion())),
 					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("ready"), knownvalue.Bool(true)),
-					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("ingress_class"), knownvalue.StringExact("kourier.ingress.networking.knative.dev")),
+					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("ingress_class"), knownvalue.StringExact(acctest.IngressClass())),
 					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("drift"), knownvalue.ListSizeExact(0)),
 					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("installed"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("version"), knownvalue.StringExact(acctest.ServingVersion())),
 					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("ready"), knownvalue.Bool(true)),
-					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("ingress"), knownvalue.StringExact("kourier")),
-					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("components"), knownvalue.ListSizeExact(6)),
+					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("ingress"), knownvalue.StringExact(acctest.Ingress())),
+					statecheck.ExpectKnownValue("data.knative_serving.installed", tfjsonpath.New("components"), knownvalue.ListSizeExact(runtimeComponents())),
 					statecheck.ExpectKnownValue(servingAddress, tfjsonpath.New("components"), knownvalue.ListPartial(map[int]knownvalue.Check{
 						0: knownvalue.ObjectExact(map[string]knownvalue.Check{
 							"name": knownvalue.StringExact("activator"), "namespace": knownvalue.StringExact("knative-serving"),
@@ -72,7 +86,7 @@ data "knative_serving" "installed" {
 					})),
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					checkIngressClass(clients, "kourier.ingress.networking.knative.dev"),
+					checkIngressClass(clients, acctest.IngressClass()),
 					checkWebhookAdmits(clients),
 				),
 			},
@@ -115,7 +129,7 @@ data "knative_serving" "installed" {
 				RefreshState:       true,
 				ExpectNonEmptyPlan: true,
 				Check: resource.TestMatchResourceAttr(servingAddress, "drift.0",
-					regexp.MustCompile(`^Deployment knative-serving/webhook: spec.template.spec.containers\[name=webhook\].image is "example.com/not-knative:1", want "gcr.io/knative-releases/`)),
+					regexp.MustCompile(`^Deployment knative-serving/webhook: spec.template.spec.containers\[name=webhook\].image is "example.com/not-knative:1", want "`)),
 			},
 			{Config: config},
 			{
@@ -287,7 +301,21 @@ var badServingArguments = badConfigSet{
 	render:   func(body string) string { return "resource \"knative_serving\" \"this\" {\n  " + body + "\n}\n" },
 	cases: []badConfig{
 		{"unknown version", `version = "1.19.0"`, `(?s)version.*value must be one of:.*"1.23.0"`},
-		{"unsupported ingress", `ingress = "nginx"`, `(?s)ingress.*value must be one of: \["kourier"\s+"istio"\s+"contour"\s+"gateway-api"\], got: "nginx"`},
+		{"unsupported ingress", `ingress = "nginx"`, `(?s)ingress.*value must be one of: \["kourier"\s+"istio"\s+"contour"\s+"gateway-api"\s+"external"\], got: "nginx"`},
+		{"external ingress without external_ingress", `ingress = "external"`,
+			wrapped("Missing external_ingress", `ingress = "external" routes traffic through a networking layer you install: external_ingress is required with it`).String()},
+		{"external_ingress with the default ingress", `external_ingress = { class = "traefik.ingress.networking.knative.dev" }`,
+			wrapped(`external_ingress without ingress = "external"`, `external_ingress = {`, `only valid with ingress = "external"; ingress is "kourier" (the default)`).String()},
+		{"external_ingress with another layer", "ingress          = \"istio\"\n  external_ingress = { class = \"traefik.ingress.networking.knative.dev\" }",
+			wrapped(`external_ingress without ingress = "external"`, `ingress is "istio"`).String()},
+		{"external class that is no DNS subdomain", "ingress          = \"external\"\n  external_ingress = { class = \"Traefik\" }",
+			wrapped("Invalid ingress class", `Attribute external_ingress.class: ingress class "Traefik" is not a DNS subdomain`).String()},
+		{"external class of a layer the provider installs", "ingress          = \"external\"\n  external_ingress = { class = \"kourier.ingress.networking.knative.dev\" }",
+			wrapped("Invalid ingress class", `Attribute external_ingress.class: ingress class "kourier.ingress.networking.knative.dev" is the class of the kourier layer this provider installs; use ingress "kourier"`).String()},
+		{"external service without namespace", "ingress          = \"external\"\n  external_ingress = {\n    class    = \"traefik.ingress.networking.knative.dev\"\n    services = [\"traefik\"]\n  }",
+			wrapped("Invalid Service name", `Attribute external_ingress.services[0]: "traefik" does not name a Service as namespace/name`).String()},
+		{"external without class", "ingress          = \"external\"\n  external_ingress = { services = [\"traefik/traefik\"] }",
+			wrapped(`Inappropriate value for attribute "external_ingress": attribute "class" is required`).String()},
 		{"registry template without NAME", `registry = { default = "registry.example.com/knative:1" }`, `(?s)registry.default.*must be an image reference that contains \$\{NAME\}`},
 		{"zero replicas", `high_availability = { replicas = 0 }`, `(?s)high_availability.replicas.*between 1 and 10`},
 		{"version that is no version", `version = "latest"`, `(?s)version.*value must be one of`},

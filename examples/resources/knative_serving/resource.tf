@@ -12,6 +12,20 @@ resource "knative_serving" "on_istio" {
   ingress = "istio" # or "contour", "gateway-api"; default "kourier"
 }
 
+# On a networking layer you install yourself, such as Traefik with its Knative
+# provider (or Kong, Ambassador, Gloo): no layer is installed, config-network
+# names the layer's class. The Services listed must exist: the plan warns while
+# one is missing, and the apply refuses, writing nothing. Switching between
+# "external" and the other layers is in place, as between those.
+resource "knative_serving" "on_traefik" {
+  version = "1.23.0"
+  ingress = "external"
+  external_ingress = {
+    class    = "traefik.ingress.networking.knative.dev"
+    services = ["traefik/traefik"]
+  }
+}
+
 # Highly available, from a mirrored registry (air-gapped clusters). Each image
 # of the release has a name: Knative Serving's own are named by their
 # containers (controller, webhook, autoscaler, activator, queue-proxy), the
