@@ -8,13 +8,15 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
 )
 
 // TestServingRuntimeEnumsMatchTheEmbeddedReleases: the ServingRuntime CRD's
 // version and ingress enums and defaults are kubebuilder markers, written by
-// hand; they must be the releases and layers the engine embeds, as
-// knative_serving's validators are (built from manifests.Versions()).
+// hand; they must be the releases and layers the engine embeds (and
+// external), as knative_serving's validators are (built from
+// manifests.Versions() and serving.IngressNames()).
 func TestServingRuntimeEnumsMatchTheEmbeddedReleases(t *testing.T) {
 	data, err := os.ReadFile("../package/crds/serving.knative.m.crossplane.io_servingruntimes.yaml")
 	if err != nil {
@@ -30,7 +32,7 @@ func TestServingRuntimeEnumsMatchTheEmbeddedReleases(t *testing.T) {
 		def    string
 	}{
 		"version": {manifests.Versions(), manifests.DefaultVersion},
-		"ingress": {manifests.Ingresses(), manifests.DefaultIngress},
+		"ingress": {serving.IngressNames(), manifests.DefaultIngress},
 	} {
 		prop := forProvider[field]
 		var got []string

@@ -483,6 +483,47 @@ func TestRuntimeSpecDefaults(t *testing.T) {
 	}
 }
 
+// A ServingRuntime with a networking layer the user brings does what
+// knative_serving does with one: the engine's Spec, its proxy Services
+// checked before anything is written, config-network naming its class.
+func TestServingRuntimeExternalIngress(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const class = "traefik.ingress.networking.knative.dev"
+	c := kubetest.New()
+	c.RunControlPlane(ctx)
+	e := &servingRuntimeExternal{installer: &serving.Installer{Clients: c.Clients}}
+	mg := &servingv1alpha1.ServingRuntime{ObjectMeta: metav1.ObjectMeta{Name: "serving"}}
+	mg.Spec.ForProvider.Version = manifests.DefaultVersion
+	mg.Spec.ForProvider.Ingress = serving.External
+	mg.Spec.ForProvider.ExternalIngress = &servingv1alpha1.ExternalIngress{Class: class, Services: []string{"traefik/traefik"}}
+	if spec := runtimeSpec(mg); spec.IngressClass() != class || len(spec.External.Services) != 1 || spec.External.Services[0] != "traefik/traefik" {
+		t.Fatalf("runtimeSpec = %+v", spec)
+	}
+	_, err := e.Create(ctx, mg)
+	var missing *serving.MissingPrerequisitesError
+	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "Service traefik/traefik (a proxy Service of the layer)") || !strings.Contains(err.Error(), "Nothing was changed.") {
+		t.Fatalf("Create without the layer's Service = %v", err)
+	}
+	if c.Writes() != 0 {
+		t.Fatalf("%d writes before the refusal", c.Writes())
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "traefik", Name: "traefik"}}
+	if _, err := c.Kubernetes.CoreV1().Services("traefik").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Create(ctx, mg); err != nil {
+		t.Fatal(err)
+	}
+	obs, err := e.Observe(ctx, mg)
+	if err != nil || !obs.ResourceExists || !obs.ResourceUpToDate || mg.Status.AtProvider.IngressClass != class {
+		t.Fatalf("Observe = %+v, %v; atProvider %+v", obs, err, mg.Status.AtProvider)
+	}
+	if c.Get(serving.DeploymentsGVR, serving.Namespace, serving.Layers["kourier"].Controller) != nil {
+		t.Error("Kourier was installed with an external layer")
+	}
+}
+
 // An Observe-only managed resource writes nothing, so its object lacks the
 // label the target watches select, and that is no drift; one that writes
 // labels its object.

@@ -57,6 +57,9 @@ func runtimeSpec(mg *servingv1alpha1.ServingRuntime) serving.Spec {
 	if p.Registry != nil {
 		spec.Registry = serving.Registry{Default: p.Registry.Default, Override: p.Registry.Override}
 	}
+	if p.ExternalIngress != nil {
+		spec.External = serving.ExternalIngress{Class: p.ExternalIngress.Class, Services: p.ExternalIngress.Services}
+	}
 	return spec
 }
 
@@ -75,7 +78,7 @@ func (e *servingRuntimeExternal) Observe(ctx context.Context, mg *servingv1alpha
 	if !obs.Found {
 		return managed.ExternalObservation{ResourceExists: false}, nil
 	}
-	at := servingv1alpha1.ServingRuntimeObservation{InstalledVersion: obs.Version, IngressClass: serving.IngressClass(spec.Ingress), Drift: obs.Drift}
+	at := servingv1alpha1.ServingRuntimeObservation{InstalledVersion: obs.Version, IngressClass: spec.IngressClass(), Drift: obs.Drift}
 	var pending []string
 	for _, c := range obs.Components {
 		at.Components = append(at.Components, servingv1alpha1.Component{Name: c.Name, Namespace: c.Namespace, Ready: c.Ready, Message: c.Message})

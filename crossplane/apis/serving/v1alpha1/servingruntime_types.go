@@ -6,6 +6,7 @@ import (
 )
 
 // ServingRuntimeParameters are the Knative Serving runtime to install.
+// +kubebuilder:validation:XValidation:rule="(has(self.ingress) && self.ingress == 'external') == has(self.externalIngress)",message="externalIngress is required when ingress is external, and only valid then"
 type ServingRuntimeParameters struct {
 	// Version of Knative Serving. Upgrades go one minor version at a time;
 	// downgrades are refused.
@@ -13,23 +14,45 @@ type ServingRuntimeParameters struct {
 	// +kubebuilder:default="1.23.0"
 	// +kubebuilder:validation:Enum="1.20.3";"1.21.3";"1.22.1";"1.23.0"
 	Version string `json:"version,omitempty"`
-	// Ingress is the networking layer installed with it: kourier, istio,
-	// contour or gateway-api (Istio, Contour or a Gateway API implementation
-	// must be installed first). Changing it switches layers in place.
+	// Ingress is the networking layer: kourier, istio, contour or gateway-api,
+	// installed with it (Istio, Contour or a Gateway API implementation first),
+	// or external, one you install (externalIngress). Changing it switches
+	// layers in place.
 	// +optional
 	// +kubebuilder:default=kourier
-	// +kubebuilder:validation:Enum=kourier;istio;contour;"gateway-api"
+	// +kubebuilder:validation:Enum=kourier;istio;contour;"gateway-api";external
 	Ingress string `json:"ingress,omitempty"`
+	// ExternalIngress is the networking layer you install (Traefik's Knative
+	// provider, Kong, ...), when ingress is external: required then.
+	// +optional
+	ExternalIngress *ExternalIngress `json:"externalIngress,omitempty"`
 	// HighAvailability runs several replicas of each control plane deployment.
 	// +optional
 	HighAvailability *HighAvailability `json:"highAvailability,omitempty"`
-	// Registry rewrites the images for mirrored or air-gapped registries.
+	// Registry rewrites the images for mirrored or air-gapped registries. An
+	// image's name is its container's for Knative Serving's own, its
+	// Deployment's for a networking layer's.
 	// +optional
 	Registry *Registry `json:"registry,omitempty"`
 	// DeleteKnativeObjects lets deletion remove every Knative Service, Route
 	// and DomainMapping first. Without it, deletion is refused while any exist.
 	// +optional
 	DeleteKnativeObjects bool `json:"deleteKnativeObjects,omitempty"`
+}
+
+// ExternalIngress is a networking layer the user installs.
+type ExternalIngress struct {
+	// Class is the ingress class the layer's controller serves, set in
+	// config-network, such as traefik.ingress.networking.knative.dev.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Class string `json:"class"`
+	// Services are the layer's proxy Services as namespace/name, such as
+	// traefik/traefik: they must exist before Knative Serving uses the layer.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z]([-a-z0-9]*[a-z0-9])?$`
+	Services []string `json:"services,omitempty"`
 }
 
 // HighAvailability of the runtime's control plane.
