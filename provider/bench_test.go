@@ -192,16 +192,16 @@ func benchServiceServer(b *testing.B) (*acctest.Cluster, tfprotov6.ProviderServe
 	// Start clean, also after an interrupted run.
 	removeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := installer.Remove(removeCtx, serving.Spec{Version: acctest.ServingVersion(), Ingress: "kourier"}, true); err != nil {
+	if err := installer.Remove(removeCtx, acctest.ServingSpec(), true); err != nil {
 		b.Fatal(err)
 	}
-	if err := installer.Apply(context.Background(), serving.Spec{Version: acctest.ServingVersion(), Ingress: "kourier"}, nil, true); err != nil {
+	if err := installer.Apply(context.Background(), acctest.ServingSpec(), nil, true); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		if err := installer.Remove(ctx, serving.Spec{Version: acctest.ServingVersion(), Ingress: "kourier"}, true); err != nil {
+		if err := installer.Remove(ctx, acctest.ServingSpec(), true); err != nil {
 			b.Error(err)
 		}
 	})

@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/tf-knative/terraform-provider-knative/internal/kube"
 	"github.com/tf-knative/terraform-provider-knative/internal/sandbox"
+	"github.com/tf-knative/terraform-provider-knative/internal/serving"
 	"github.com/tf-knative/terraform-provider-knative/internal/serving/manifests"
 	"github.com/tf-knative/terraform-provider-knative/provider"
 )
@@ -242,4 +245,72 @@ func Extended(t testing.TB, coveredBy string) {
 	if os.Getenv("KNATIVE_TEST_EXTENDED") != "1" {
 		t.Skipf("extended acceptance test: its branches are covered by %s; run it with make test-all (KNATIVE_TEST_EXTENDED=1)", coveredBy)
 	}
+}
+
+// The runtime's settings on the test target, for clusters whose nodes pull
+// only from a mirror and that bring their own networking layer (the offline
+// kind cluster: make test-kind sets them from `go run ./internal/cmd/kind env`):
+//
+//	KNATIVE_TEST_REGISTRY          knative_serving's registry.default template
+//	KNATIVE_TEST_INGRESS_CLASS     an external networking layer's ingress class
+//	KNATIVE_TEST_INGRESS_SERVICES  its proxy Services, namespace/name, comma-separated
+//	KNATIVE_TEST_INGRESS_URL       where that layer's public entrypoint answers, for curl
+//
+// Unset, the tests install Knative's own images with Kourier.
+
+// Registry is the registry.default template the tests install Knative with, or "".
+func Registry() string { return os.Getenv("KNATIVE_TEST_REGISTRY") }
+
+// Ingress is the networking layer the tests install: "kourier", or
+// "external" with KNATIVE_TEST_INGRESS_CLASS.
+func Ingress() string {
+	if IngressClass() != "kourier.ingress.networking.knative.dev" {
+		return "external"
+	}
+	return "kourier"
+}
+
+// IngressClass is config-network's ingress-class the tests expect.
+func IngressClass() string {
+	if class := os.Getenv("KNATIVE_TEST_INGRESS_CLASS"); class != "" {
+		return class
+	}
+	return "kourier.ingress.networking.knative.dev"
+}
+
+// IngressURL is the external layer's public entrypoint, or "" when the test
+// runner cannot reach the cluster's ingress.
+func IngressURL() string { return os.Getenv("KNATIVE_TEST_INGRESS_URL") }
+
+// ServingAttributes are the knative_serving arguments the test target needs
+// beyond a test's own: the mirror and the networking layer, when set.
+func ServingAttributes() string {
+	var b strings.Builder
+	if r := Registry(); r != "" {
+		fmt.Fprintf(&b, "  registry = { default = %q }\n", strings.ReplaceAll(r, "${", "$${"))
+	}
+	if spec := ServingSpec(); spec.Ingress == serving.External {
+		var services []string
+		for _, s := range spec.External.Services {
+			services = append(services, strconv.Quote(s))
+		}
+		fmt.Fprintf(&b, "  ingress = \"external\"\n  external_ingress = {\n    class    = %q\n    services = [%s]\n  }\n",
+			IngressClass(), strings.Join(services, ", "))
+	}
+	return b.String()
+}
+
+// ServingSpec is the runtime the tests and benchmarks install through the
+// engine on the test target: ServingAttributes' settings as a spec.
+func ServingSpec() serving.Spec {
+	spec := serving.Spec{Version: ServingVersion(), Ingress: Ingress(), Registry: serving.Registry{Default: Registry()}}
+	if spec.Ingress == serving.External {
+		spec.External.Class = IngressClass()
+		for _, s := range strings.Split(os.Getenv("KNATIVE_TEST_INGRESS_SERVICES"), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				spec.External.Services = append(spec.External.Services, s)
+			}
+		}
+	}
+	return spec
 }
