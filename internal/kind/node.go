@@ -237,8 +237,8 @@ func (c *Cluster) rootfs(ctx context.Context, kindModule string) (string, error)
 	text = replaceLine(text, "sandbox_image = ", `  sandbox_image = "`+pauseImage+`"`)
 	text += "\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/etc/containerd/certs.d\"\n"
 	extra := map[string]string{
-		"etc/containerd/config.toml": text,
-		"etc/cni/net.d/10-bridge.conflist":                         cniConfig,
+		"etc/containerd/config.toml":                                text,
+		"etc/cni/net.d/10-bridge.conflist":                          cniConfig,
 		"etc/containerd/certs.d/" + RegistryAddress + "/hosts.toml": registryHosts(),
 		// Images the tests name under kind.local come from the project's registry too.
 		"etc/containerd/certs.d/kind.local/hosts.toml": registryHosts(),
