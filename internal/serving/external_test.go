@@ -283,3 +283,28 @@ func TestSwitchingToAnExternalLayerAndBack(t *testing.T) {
 		t.Errorf("Detect = %+v, %v", got, err)
 	}
 }
+
+// An upgrade that also switches to an external layer prunes what the older
+// release had and the newer lacks, by the newer spec's layer: the prune's
+// spec once lacked the external layer's class and refused, after every object
+// was written.
+func TestUpgradeAndSwitchToAnExternalLayerInOneApply(t *testing.T) {
+	versions := manifests.Versions()
+	older := Spec{Version: versions[len(versions)-2], Ingress: manifests.DefaultIngress}
+	c, in, progress := installed(t, older)
+	createService(t, c, "traefik", "traefik")
+	newer := traefikSpec()
+	*progress = nil
+	if err := in.Apply(quick(t, 30*time.Second), newer, &older, false); err != nil {
+		t.Fatalf("upgrade from %s with Kourier to %s with an external layer: %v", older.Version, newer.Version, err)
+	}
+	if !slices.Contains(*progress, "config-network: ingress-class "+newer.IngressClass()) {
+		t.Errorf("config-network was not switched to the external layer: %q", *progress)
+	}
+	if on := layerObjectsOn(t, in, newer.Version); len(on) > 0 {
+		t.Errorf("Kourier's objects are still there after the switch: %v", on)
+	}
+	if got, err := Detect(context.Background(), c.Clients); err != nil || got.Version != newer.Version {
+		t.Errorf("Detect = %+v, %v; want version %s", got, err, newer.Version)
+	}
+}

@@ -103,7 +103,7 @@ func (in *Installer) Apply(ctx context.Context, spec Spec, previous *Spec, wait 
 	if previous != nil && previous.Version != spec.Version {
 		// The core's objects only: another layer's go once this one serves.
 		core := *previous
-		core.Ingress = spec.Ingress
+		core.Ingress, core.External = spec.Ingress, spec.External
 		if err := in.prune(ctx, core, objs); err != nil {
 			return err
 		}
