@@ -174,13 +174,18 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // the test when it fails.
 func (c *Cluster) RunKubectl(t testing.TB, kubectl string, args ...string) {
 	t.Helper()
+	if out, err := c.KubectlCommand(kubectl, args...).CombinedOutput(); err != nil {
+		t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+	}
+}
+
+// KubectlCommand is kubectl with args against the test cluster.
+func (c *Cluster) KubectlCommand(kubectl string, args ...string) *exec.Cmd {
 	args = append([]string{"--kubeconfig", c.Kubeconfig}, args...)
 	if c.Context != "" {
 		args = append([]string{"--context", c.Context}, args...)
 	}
-	if out, err := exec.Command(kubectl, args...).CombinedOutput(); err != nil {
-		t.Fatalf("kubectl %v: %v\n%s", args, err, out)
-	}
+	return exec.Command(kubectl, args...)
 }
 
 // ExecPluginEnv, when set in a test binary's environment, makes RunExecPlugin

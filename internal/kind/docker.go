@@ -26,17 +26,22 @@ type Docker struct {
 	Log    io.Writer
 }
 
-// debianPackages the kind cluster needs on the machine, by a program each
-// provides: the engine (with its iptables, containerd and runc), debootstrap
-// for the node's rootfs, and jq for the runc wrapper.
-var debianPackages = map[string]string{"docker.io": "dockerd", "debootstrap": "debootstrap", "iptables": "iptables", "jq": "jq"}
+// debianPackages the kind cluster needs on the machine, by a program (or
+// file) each provides: the engine (with its iptables, containerd and runc),
+// debootstrap and Debian's keys for the node's rootfs, and jq for the runc
+// wrapper.
+var debianPackages = map[string]string{"docker.io": "dockerd", "debootstrap": "debootstrap", "iptables": "iptables", "jq": "jq",
+	"debian-archive-keyring": "/usr/share/keyrings/debian-archive-keyring.gpg"}
 
 // ensurePackages installs the Debian packages whose program is missing (only
 // those: a machine with another Docker engine keeps it).
 func ensurePackages(ctx context.Context, log io.Writer) error {
 	var missing []string
-	for pkg, program := range debianPackages {
-		if _, err := exec.LookPath(program); err != nil {
+	for pkg, provides := range debianPackages {
+		if strings.HasPrefix(provides, "/") && fileExists(provides) {
+			continue
+		}
+		if _, err := exec.LookPath(provides); err != nil {
 			missing = append(missing, pkg)
 		}
 	}
@@ -108,8 +113,12 @@ func (d *Docker) Start(ctx context.Context) error {
 	if err := os.MkdirAll(d.Dir, 0o755); err != nil {
 		return err
 	}
+	// Before dockerd, which restarts the registry and the nodes as it starts.
+	if err := blockEgress(ctx, d.Log); err != nil {
+		return err
+	}
 	if d.answers(ctx) {
-		return blockEgress(ctx, d.Log)
+		return nil
 	}
 	wrapper := filepath.Join(d.Dir, "runc-wrapper")
 	if err := os.WriteFile(wrapper, []byte(runcWrapper), 0o755); err != nil {
@@ -145,7 +154,7 @@ func (d *Docker) Start(ctx context.Context) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return blockEgress(ctx, d.Log)
+	return nil
 }
 
 // dockerClient is the docker CLI of dockerd's package (Debian's is in
@@ -196,55 +205,30 @@ func (d *Docker) Run(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(out.String()), nil
 }
 
-// blockEgress makes sure nothing a container sends leaves the machine:
-// DOCKER-USER (which Docker's FORWARD chain consults first) rejects TCP with
-// a reset, so clients fail fast and retry instead of hanging, and drops the
-// rest, for every interface of a default route. Traffic between containers
-// on the project's network and to this host is not forwarded there, so it
-// is untouched.
+// blockEgress makes sure nothing a container of the project's network sends
+// leaves it, except to this host: DOCKER-USER, which Docker's FORWARD chain
+// consults first, rejects TCP from the network's bridge to any other
+// interface with a reset (so clients fail fast and retry instead of hanging)
+// and drops the rest. Traffic between the containers and to this host is not
+// forwarded, so it is untouched; other bridges and hosts' traffic is not
+// matched. The rules go in before dockerd starts, which adds the jump to
+// DOCKER-USER and never flushes it.
 func blockEgress(ctx context.Context, log io.Writer) error {
-	ifaces, err := defaultRouteInterfaces(ctx)
-	if err != nil {
-		return err
-	}
 	// dockerd creates DOCKER-USER as it starts; creating it first is harmless.
 	_ = exec.CommandContext(ctx, "iptables", "-N", "DOCKER-USER").Run()
-	for _, iface := range ifaces {
-		// Inserted in reverse, so the REJECT ends up before the DROP.
-		for _, rule := range [][]string{
-			{"-o", iface, "-j", "DROP"},
-			{"-o", iface, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"},
-		} {
-			if exec.CommandContext(ctx, "iptables", append([]string{"-C", "DOCKER-USER"}, rule...)...).Run() == nil {
-				continue
-			}
-			if err := run(ctx, log, nil, "iptables", append([]string{"-I", "DOCKER-USER"}, rule...)...); err != nil {
-				return fmt.Errorf("blocking container egress: %w", err)
-			}
+	// Inserted in reverse, so the REJECT ends up before the DROP.
+	for _, rule := range [][]string{
+		{"-i", networkBridge, "!", "-o", networkBridge, "-j", "DROP"},
+		{"-i", networkBridge, "!", "-o", networkBridge, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"},
+	} {
+		if exec.CommandContext(ctx, "iptables", append([]string{"-C", "DOCKER-USER"}, rule...)...).Run() == nil {
+			continue
+		}
+		if err := run(ctx, log, nil, "iptables", append([]string{"-I", "DOCKER-USER"}, rule...)...); err != nil {
+			return fmt.Errorf("blocking container egress: %w", err)
 		}
 	}
 	return nil
-}
-
-// defaultRouteInterfaces are the interfaces of the host's default routes.
-func defaultRouteInterfaces(ctx context.Context) ([]string, error) {
-	out, err := exec.CommandContext(ctx, "ip", "-o", "route", "show", "default").Output()
-	if err != nil {
-		return nil, fmt.Errorf("reading the default route: %w", err)
-	}
-	var ifaces []string
-	for _, line := range strings.Split(string(out), "\n") {
-		fields := strings.Fields(line)
-		for i := 0; i+1 < len(fields); i++ {
-			if fields[i] == "dev" {
-				ifaces = append(ifaces, fields[i+1])
-			}
-		}
-	}
-	if len(ifaces) == 0 {
-		return nil, fmt.Errorf("no default route: cannot tell which interface to block container egress on")
-	}
-	return ifaces, nil
 }
 
 // run runs a command, its output to log.

@@ -41,6 +41,9 @@ const (
 	RegistryAddress = registryIP + ":5000"
 	// IngressNodePort is Traefik's public entrypoint on the node.
 	IngressNodePort = 30080
+	// IngressClass and IngressService are Traefik's, as Knative's layer.
+	IngressClass   = "traefik.ingress.networking.knative.dev"
+	IngressService = "traefik/traefik"
 )
 
 // Options select a kind cluster and where its files live.
@@ -125,7 +128,9 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lock(c.dir(".lock"))
+	// One setup at a time: clusters share the engine, network, registry and
+	// node image.
+	unlock, err := lock(c.cacheDir(".lock"))
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +189,11 @@ func Down(ctx context.Context, opts Options, stopEngine bool) error {
 	if c.docker.Client, err = dockerClient(dockerd); err != nil || !c.docker.answers(ctx) {
 		return nil
 	}
+	unlock, err := lock(c.cacheDir(".lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tools, err := c.builder.BuildNodeTools(ctx)
 	if err != nil {
 		return err

@@ -65,7 +65,7 @@ func TestOfflineCorefile(t *testing.T) {
 func TestKindLocalImages(t *testing.T) {
 	root := t.TempDir()
 	files := map[string]string{
-		"provider/a_test.go":         `image = "kind.local/hello:v1" ... "kind.local/hello:v2" and "kind.local/app"`,
+		"provider/a_test.go":         `image = "kind.local/hello:v1" ... "kind.local/hello:v2" and "kind.local/app", not "kind.local/a"`,
 		"internal/x/y.go":            "`kind.local/hello:intruder-` is cut at the dash; kind.local/probe",
 		"examples/e/main.tf":         `default = "kind.local/helloworld-go:latest"`,
 		"crossplane/c.yaml":          `image: kind.local/hello:v1`,

@@ -144,8 +144,8 @@ func (c *Cluster) nodeImage(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer func() { _, _ = c.docker.Run(context.WithoutCancel(ctx), "rm", "-f", builder) }()
-	for _, bin := range []string{"kubelet", "kubeadm", "kubectl"} {
-		if _, err := c.docker.Run(ctx, "cp", filepath.Join(tools.Kube, bin), builder+":/usr/bin/"+bin); err != nil {
+	for _, bin := range []string{filepath.Join(tools.Node, "kubelet"), filepath.Join(tools.Node, "kubeadm"), filepath.Join(tools.Kube, "kubectl")} {
+		if _, err := c.docker.Run(ctx, "cp", bin, builder+":/usr/bin/"+filepath.Base(bin)); err != nil {
 			return "", err
 		}
 	}
@@ -222,8 +222,18 @@ func (c *Cluster) rootfs(ctx context.Context, kindModule string) (string, error)
 		filepath.Join(dir, "etc/default/kubelet"), filepath.Join(dir, "etc/crictl.yaml")); err != nil {
 		return "", err
 	}
-	if err := run(ctx, c.log, nil, "bash", "-c", "chmod 755 '"+dir+"'/usr/local/bin/* '"+dir+"'/kind/bin/*"); err != nil {
+	programs, err := filepath.Glob(filepath.Join(dir, "usr/local/bin/*"))
+	if err != nil {
 		return "", err
+	}
+	kindPrograms, err := filepath.Glob(filepath.Join(dir, "kind/bin/*"))
+	if err != nil {
+		return "", err
+	}
+	for _, p := range append(programs, kindPrograms...) {
+		if err := os.Chmod(p, 0o755); err != nil {
+			return "", err
+		}
 	}
 	if err := run(ctx, c.log, nil, "chroot", dir, "/bin/bash", "-c", nodeSetup); err != nil {
 		return "", err
@@ -266,8 +276,12 @@ func replaceLine(text, prefix, line string) string {
 	return strings.Join(lines, "\n")
 }
 
-// debianMirror is the Debian mirror apt uses on this machine.
+// debianMirror is the Debian mirror for debootstrap: DEBIAN_MIRROR, or the
+// one apt uses on this machine.
 func debianMirror() (string, error) {
+	if m := os.Getenv("DEBIAN_MIRROR"); m != "" {
+		return m, nil
+	}
 	for _, f := range []string{"/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"} {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -284,7 +298,8 @@ func debianMirror() (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("no Debian mirror found in apt's sources for debootstrap")
+	// Not a Debian machine (an Ubuntu CI runner): Debian's own mirror.
+	return "http://deb.debian.org/debian", nil
 }
 
 // controlPlaneImages writes the images kubeadm's static pods, kube-proxy,
@@ -324,7 +339,7 @@ func controlPlaneImages(rootfs string, tools *sandbox.NodeTools, archive string)
 	if err != nil {
 		return err
 	}
-	proxyFiles["/usr/local/bin/kube-proxy"] = file{Source: filepath.Join(tools.Kube, "kube-proxy"), Mode: 0o755}
+	proxyFiles["/usr/local/bin/kube-proxy"] = file{Source: filepath.Join(tools.Node, "kube-proxy"), Mode: 0o755}
 	proxy, err := imageOf(proxyFiles, v1.Config{Entrypoint: []string{"/usr/local/bin/kube-proxy"}, Env: pathEnv})
 	if err != nil {
 		return err

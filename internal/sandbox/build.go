@@ -48,11 +48,13 @@ func kubeLDFlags() string {
 }
 
 var (
-	// The control plane, and the node's binaries of a kind cluster (kubelet,
-	// kubeadm, kube-proxy): one build, as they share most of their packages.
 	kubeTool = tool{module: "kube", version: KubeVersion, ldflags: kubeLDFlags(), packages: []string{
 		"k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager",
-		"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubectl",
+		"k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubectl"}}
+	// A kind node's own: a build of its own, so the sandbox does not wait
+	// for it; the packages it shares with the control plane come from Go's
+	// build cache.
+	kubeNodeTool = tool{module: "kube", version: KubeVersion, ldflags: kubeLDFlags(), packages: []string{
 		"k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kubeadm", "k8s.io/kubernetes/cmd/kube-proxy"}}
 	etcdTool    = tool{module: "etcd", version: EtcdVersion, ldflags: "-s -w", packages: []string{"."}}
 	kwokTool    = tool{module: "kwok", version: KwokVersion, ldflags: "-s -w", packages: []string{"sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"}}
@@ -291,7 +293,8 @@ var (
 
 // NodeTools are what a kind node image is made of besides Debian's packages.
 type NodeTools struct {
-	Kube       string // directory of kubelet, kubeadm, kubectl, kube-proxy and the control plane's binaries
+	Kube       string // directory of the control plane's binaries and kubectl
+	Node       string // directory of kubelet, kubeadm and kube-proxy
 	Etcd       string // etcd binary
 	CoreDNS    string // coredns binary
 	Pause      string // pause binary (static, from Kubernetes' pause.c)
@@ -304,14 +307,14 @@ type NodeTools struct {
 func (b *Builder) BuildNodeTools(ctx context.Context) (*NodeTools, error) {
 	t := &NodeTools{}
 	dirs := map[*tool]string{}
-	for _, tl := range []*tool{&kubeTool, &etcdTool, &corednsTool, &kindTool} {
+	for _, tl := range []*tool{&kubeTool, &kubeNodeTool, &etcdTool, &corednsTool, &kindTool} {
 		dir, err := b.build(ctx, tl)
 		if err != nil {
 			return nil, err
 		}
 		dirs[tl] = dir
 	}
-	t.Kube, t.Etcd = dirs[&kubeTool], filepath.Join(dirs[&etcdTool], "etcd")
+	t.Kube, t.Node, t.Etcd = dirs[&kubeTool], dirs[&kubeNodeTool], filepath.Join(dirs[&etcdTool], "etcd")
 	t.CoreDNS, t.Kind = filepath.Join(dirs[&corednsTool], "coredns"), filepath.Join(dirs[&kindTool], "kind")
 	pauseDir, err := b.cached(ctx, "pause", KubeVersion, func(ctx context.Context, tmp string) error {
 		src, err := moduleDir(ctx, filepath.Join(b.ToolsDir, "kube"), "k8s.io/kubernetes")
@@ -330,7 +333,7 @@ func (b *Builder) BuildNodeTools(ctx context.Context) (*NodeTools, error) {
 	if t.KindModule, err = b.KindModuleDir(ctx); err != nil {
 		return nil, err
 	}
-	t.Key = filepath.Base(t.Kube) + filepath.Base(dirs[&etcdTool]) + filepath.Base(dirs[&corednsTool]) + filepath.Base(dirs[&kindTool])
+	t.Key = filepath.Base(t.Kube) + filepath.Base(t.Node) + filepath.Base(dirs[&etcdTool]) + filepath.Base(dirs[&corednsTool]) + filepath.Base(dirs[&kindTool])
 	return t, nil
 }
 

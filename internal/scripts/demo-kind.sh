@@ -8,14 +8,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source internal/scripts/common.sh
 
-eval "$(go run ./internal/cmd/kind env)"
+# A failed kind env fails here, not later at an unset variable.
+kind_env="$(go run ./internal/cmd/kind env)"
+eval "$kind_env"
 source internal/scripts/provider-mirror.sh
 export KUBE_CONFIG_PATH="$KIND_KUBECONFIG"
 
 terraform_init examples/kind
 cd examples/kind
 "$TF_CLI" apply -auto-approve -input=false \
-  -var "knative_images=$KIND_KNATIVE_IMAGES" -var "image=$KIND_REGISTRY/hello:v1"
+  -var "knative_images=$KIND_KNATIVE_IMAGES" -var "image=$KIND_REGISTRY/hello:v1" \
+  -var "ingress_class=$KIND_INGRESS_CLASS" -var "ingress_services=[\"$KIND_INGRESS_SERVICES\"]"
 url="$("$TF_CLI" output -raw url)"
 host="${url#*://}"
 

@@ -7,10 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-eval "$(go run ./internal/cmd/kind env)"
+# A failed kind env fails here, not later at an unset variable.
+kind_env="$(go run ./internal/cmd/kind env)"
+eval "$kind_env"
 export KNATIVE_TEST_REGISTRY="$KIND_KNATIVE_IMAGES"
-export KNATIVE_TEST_INGRESS_CLASS=traefik.ingress.networking.knative.dev
-export KNATIVE_TEST_INGRESS_SERVICES=traefik/traefik
+export KNATIVE_TEST_INGRESS_CLASS="$KIND_INGRESS_CLASS"
+export KNATIVE_TEST_INGRESS_SERVICES="$KIND_INGRESS_SERVICES"
 export KNATIVE_TEST_INGRESS_URL="$KIND_INGRESS"
 export TEST_KUBECONFIG="$KIND_KUBECONFIG"
 # One package at a time: the tests share the cluster's single runtime.

@@ -18,13 +18,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/tf-knative/terraform-provider-knative/internal/ociimage"
 )
 
 // Home is where the release publishes this repository's packages; the
@@ -171,48 +171,15 @@ func runCLI(ctx context.Context, crank string, log io.Writer, args ...string) er
 // RuntimeImage is a runtime image holding only binary, as /<name>, its
 // entrypoint, run as a non-root user, for linux/arch.
 func RuntimeImage(binary, name, arch, version string) (v1.Image, error) {
-	data, err := os.ReadFile(binary)
-	if err != nil {
-		return nil, err
-	}
-	var layerTar bytes.Buffer
-	tw := tar.NewWriter(&layerTar)
-	// A fixed time keeps the layer's digest a function of the binary alone.
-	epoch := time.Unix(0, 0)
-	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(data)), ModTime: epoch, Typeflag: tar.TypeReg}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(data); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerTar.Bytes())), nil
+	return ociimage.Of(map[string]ociimage.File{"/" + name: {Source: binary, Mode: 0o755}}, arch, v1.Config{
+		Entrypoint: []string{"/" + name},
+		User:       "65532:65532",
+		Labels: map[string]string{
+			"org.opencontainers.image.title":   name,
+			"org.opencontainers.image.source":  Source,
+			"org.opencontainers.image.version": version,
+		},
 	})
-	if err != nil {
-		return nil, err
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", arch
-	cfg.Created = v1.Time{Time: epoch}
-	cfg.Config.Entrypoint = []string{"/" + name}
-	cfg.Config.User = "65532:65532"
-	cfg.Config.Labels = map[string]string{
-		"org.opencontainers.image.title":   name,
-		"org.opencontainers.image.source":  Source,
-		"org.opencontainers.image.version": version,
-	}
-	return mutate.ConfigFile(img, cfg)
 }
 
 // Entrypoint is the runtime binary of a package (or runtime image): its

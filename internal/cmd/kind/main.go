@@ -2,7 +2,8 @@
 //
 //	go run ./internal/cmd/kind up [-name NAME] [-quiet]   create or reuse it; prints the kubeconfig path
 //	go run ./internal/cmd/kind down [-name NAME] [-engine] delete it (-engine: stop the Docker engine too)
-//	go run ./internal/cmd/kind env [-name NAME]           print its registry and ingress as shell variables
+//	go run ./internal/cmd/kind env [-name NAME]           create or reuse it; print its kubeconfig, registry and ingress as shell variables
+//	go run ./internal/cmd/kind build                      only build (or find) what the cluster's node and images need
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,8 +45,13 @@ func main() {
 		}
 		switch {
 		case cmd == "env":
-			fmt.Printf("KIND_KUBECONFIG=%s\nKIND_REGISTRY=%s\nKIND_INGRESS=%s\nKIND_KNATIVE_IMAGES='%s'\n",
-				c.Kubeconfig, c.Registry, c.IngressURL, kind.KnativeRegistryTemplate())
+			for _, v := range [][2]string{
+				{"KIND_KUBECONFIG", c.Kubeconfig}, {"KIND_REGISTRY", c.Registry}, {"KIND_INGRESS", c.IngressURL},
+				{"KIND_INGRESS_CLASS", kind.IngressClass}, {"KIND_INGRESS_SERVICES", kind.IngressService},
+				{"KIND_KNATIVE_IMAGES", kind.KnativeRegistryTemplate()},
+			} {
+				fmt.Printf("%s=%s\n", v[0], shellQuote(v[1]))
+			}
 		case *quiet:
 			fmt.Println(c.Kubeconfig)
 		default:
@@ -82,6 +89,9 @@ Stop it: make kind-down
 		usage()
 	}
 }
+
+// shellQuote quotes s for a POSIX shell's eval.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func devNull() *os.File {
 	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
