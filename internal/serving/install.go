@@ -282,7 +282,12 @@ func (in *Installer) deleteObject(ctx context.Context, o *unstructured.Unstructu
 	if err != nil {
 		return err
 	}
+	// A Deployment is gone once its pods are (their graceful termination
+	// included), so a wait for it is a wait for them.
 	policy := metav1.DeletePropagationBackground
+	if o.GetKind() == "Deployment" {
+		policy = metav1.DeletePropagationForeground
+	}
 	err = in.resource(k, o.GetNamespace()).Delete(ctx, o.GetName(), metav1.DeleteOptions{PropagationPolicy: &policy})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting %s: %w", objectKey(o), err)

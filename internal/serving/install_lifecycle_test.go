@@ -481,3 +481,36 @@ func TestApplyWaitsForTheWebhookItWrites(t *testing.T) {
 		t.Fatalf("Apply with the webhook down = %v", err)
 	}
 }
+
+// The runtime's namespaces are deleted only once its Deployments are gone
+// with their pods (a foreground deletion): a namespace deleted while pods
+// still terminate is looked at again only after their grace period, 600 s
+// for the activator, however soon they exit.
+func TestRemoveDeletesNamespacesOncePodsAreGone(t *testing.T) {
+	spec := defaultSpec()
+	c, in, _ := installed(t, spec)
+	if err := in.Remove(quick(t, 30*time.Second), spec, true); err != nil {
+		t.Fatal(err)
+	}
+	lastDeployment, firstNamespace := -1, -1
+	for i, a := range c.Dynamic.Actions() {
+		d, ok := a.(clienttesting.DeleteAction)
+		if !ok {
+			continue
+		}
+		switch d.GetResource().Resource {
+		case "deployments":
+			lastDeployment = i
+			if p := d.GetDeleteOptions().PropagationPolicy; p == nil || *p != metav1.DeletePropagationForeground {
+				t.Errorf("Deployment %s deleted without Foreground propagation (gone once its pods are)", d.GetName())
+			}
+		case "namespaces":
+			if firstNamespace < 0 {
+				firstNamespace = i
+			}
+		}
+	}
+	if lastDeployment < 0 || firstNamespace < 0 || firstNamespace < lastDeployment {
+		t.Errorf("the first namespace deleted at action %d, the last Deployment at %d: namespaces go after the Deployments", firstNamespace, lastDeployment)
+	}
+}

@@ -3,6 +3,7 @@ package serving
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -109,31 +110,43 @@ func (in *Installer) Remove(ctx context.Context, spec Spec, deleteWorkloads bool
 	}
 	objs = append(objs, left...) // what a failed layer switch left behind
 	// Webhook configurations first: with failurePolicy Fail they would block
-	// deletes once the webhook is gone. CRDs last: deleting one deletes its objects.
+	// deletes once the webhook is gone. Namespaces only once the workloads'
+	// pods are gone: the namespace controller, finding pods still
+	// terminating, looks again only after their grace period (the
+	// activator's is 600 s), however soon they exit. CRDs last: deleting one
+	// deletes its objects.
 	rank := func(o *unstructured.Unstructured) int {
 		switch o.GetKind() {
 		case "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
 			return 0
-		case "CustomResourceDefinition":
+		case "Namespace":
 			return 2
+		case "CustomResourceDefinition":
+			return 3
 		}
 		return 1
 	}
 	sort.SliceStable(objs, func(i, j int) bool { return rank(objs[i]) < rank(objs[j]) })
-	in.progress("deleting %d objects", len(objs))
-	for _, o := range objs {
-		if err := in.deleteObject(ctx, o); err != nil {
-			return err
-		}
+	last := slices.IndexFunc(objs, func(o *unstructured.Unstructured) bool { return rank(o) >= 2 })
+	if last < 0 {
+		last = len(objs)
 	}
-	in.progress("waiting until the runtime's objects are gone")
-	remaining, err := pollRead(ctx, func() ([]string, error) { return in.remaining(ctx, objs), nil }, empty)
-	if err != nil {
-		what := strings.Join(remaining, ", ")
-		if len(remaining) == 0 {
-			what = "unknown (" + err.Error() + ")"
+	for _, phase := range [][]*unstructured.Unstructured{objs[:last], objs[last:]} {
+		in.progress("deleting %d objects", len(phase))
+		for _, o := range phase {
+			if err := in.deleteObject(ctx, o); err != nil {
+				return err
+			}
 		}
-		return fmt.Errorf("the runtime is partly removed; still present: %s. Run destroy again to finish", what)
+		in.progress("waiting until the runtime's objects are gone")
+		remaining, err := pollRead(ctx, func() ([]string, error) { return in.remaining(ctx, phase), nil }, empty)
+		if err != nil {
+			what := strings.Join(remaining, ", ")
+			if len(remaining) == 0 {
+				what = "unknown (" + err.Error() + ")"
+			}
+			return fmt.Errorf("the runtime is partly removed; still present: %s. Run destroy again to finish", what)
+		}
 	}
 	return nil
 }
