@@ -39,7 +39,7 @@ func servingConfig(c *acctest.Cluster, body string) string {
 		body = fmt.Sprintf("  version = %q\n%s", acctest.ServingVersion(), body)
 	}
 	if !ownsRuntimeSettings.MatchString(body) {
-		body += acctest.ServingAttributes()
+		body += "\n" + acctest.ServingAttributes()
 	}
 	return c.ProviderBlock() + fmt.Sprintf("resource \"knative_serving\" \"this\" {\n%s\n}\n", body)
 }
