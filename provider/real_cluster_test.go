@@ -61,13 +61,22 @@ resource "knative_serving_config" "autoscaler" {
   data       = { "scale-to-zero-grace-period" = "6s", "stable-window" = "6s" }
   depends_on = [knative_serving.this]
 }
+
+# Knative looks at a crashing container's pods when the revision's Deployment
+# changes; with nothing else changing, that is at its progress deadline
+# (600 s by default).
+resource "knative_serving_config" "deployment" {
+  name       = "deployment"
+  data       = { "progress-deadline" = "30s" }
+  depends_on = [knative_serving.this]
+}
 `
 
 func realService(body string) string {
 	return fmt.Sprintf(`
 resource "knative_service" "hello" {
   name       = "hello"
-  depends_on = [knative_serving_config.domain, knative_serving_config.autoscaler]
+  depends_on = [knative_serving_config.domain, knative_serving_config.autoscaler, knative_serving_config.deployment]
 %s
 }
 `, body)
@@ -213,7 +222,7 @@ func getOK(host string) (string, error) {
 		return lastErr == nil && status == http.StatusOK, nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("%s through %s: status %d, body %q, error %v", host, acctest.IngressURL(), status, body, lastErr)
+		return "", fmt.Errorf("%s through %s: status %d, body %q, error %w", host, acctest.IngressURL(), status, body, lastErr)
 	}
 	return body, nil
 }
@@ -293,7 +302,7 @@ func checkScaleFromZero(clients *kube.Clients, host, revision string) resource.T
 				return nil
 			}
 			if time.Since(started) > time.Minute {
-				return fmt.Errorf("after scaling to zero, %s answered status %d, %q, %v", revision, status, body, err)
+				return fmt.Errorf("after scaling to zero, %s answered status %d, %q, %w", revision, status, body, err)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}

@@ -189,10 +189,7 @@ func (c *Cluster) rootfs(ctx context.Context, kindModule string) (string, error)
 		return dir, nil
 	}
 	_ = os.RemoveAll(dir)
-	mirror, err := debianMirror()
-	if err != nil {
-		return "", err
-	}
+	mirror := debianMirror()
 	fmt.Fprintf(c.log, "debootstrap %s into %s (from %s)\n", debianSuite, dir, mirror)
 	if err := run(ctx, c.log, nil, "debootstrap", "--variant=minbase", "--include="+strings.Join(nodePackages, ","),
 		debianSuite, dir, mirror); err != nil {
@@ -278,9 +275,9 @@ func replaceLine(text, prefix, line string) string {
 
 // debianMirror is the Debian mirror for debootstrap: DEBIAN_MIRROR, or the
 // one apt uses on this machine.
-func debianMirror() (string, error) {
+func debianMirror() string {
 	if m := os.Getenv("DEBIAN_MIRROR"); m != "" {
-		return m, nil
+		return m
 	}
 	for _, f := range []string{"/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"} {
 		data, err := os.ReadFile(f)
@@ -292,14 +289,14 @@ func debianMirror() (string, error) {
 			fields := strings.Fields(scanner.Text())
 			switch {
 			case len(fields) >= 2 && fields[0] == "URIs:" && !strings.Contains(fields[1], "security"):
-				return fields[1], nil
+				return fields[1]
 			case len(fields) >= 3 && fields[0] == "deb" && !strings.Contains(fields[1], "security"):
-				return fields[1], nil
+				return fields[1]
 			}
 		}
 	}
 	// Not a Debian machine (an Ubuntu CI runner): Debian's own mirror.
-	return "http://deb.debian.org/debian", nil
+	return "http://deb.debian.org/debian"
 }
 
 // controlPlaneImages writes the images kubeadm's static pods, kube-proxy,

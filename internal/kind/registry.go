@@ -173,7 +173,7 @@ func kindLocalImages(root string) ([]string, error) {
 			if d.IsDir() && d.Name() == ".terraform" {
 				return filepath.SkipDir
 			}
-			if d.IsDir() || !(strings.HasSuffix(p, ".go") || strings.HasSuffix(p, ".tf") || strings.HasSuffix(p, ".yaml")) {
+			if d.IsDir() || !strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, ".tf") && !strings.HasSuffix(p, ".yaml") {
 				return nil
 			}
 			data, err := os.ReadFile(p)

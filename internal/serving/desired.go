@@ -2,6 +2,7 @@ package serving
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,7 +76,7 @@ func Desired(spec Spec) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
-	objs := append(core, layer...)
+	objs := slices.Concat(core, layer)
 	hpaTargets := map[string]bool{}
 	for _, o := range objs {
 		if o.GetKind() == "HorizontalPodAutoscaler" {

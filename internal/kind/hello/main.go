@@ -56,22 +56,28 @@ func main() {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols}
+	if err := serve(srv); err != nil {
+		log.Fatalf("hello: %v", err)
+	}
+}
 
+// serve runs srv until SIGTERM, then lets the requests in flight finish.
+func serve(srv *http.Server) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Printf("hello: listening on :%s", port)
-
+	log.Printf("hello: listening on %s", srv.Addr)
 	select {
 	case err := <-errc:
-		log.Fatalf("hello: %v", err)
+		return err
 	case <-ctx.Done():
 	}
 	log.Print("hello: shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Printf("hello: shutdown: %v", err)
+		return fmt.Errorf("shutdown: %w", err)
 	}
+	return nil
 }
