@@ -42,7 +42,8 @@ const helloBody = `
       image = "kind.local/hello:v1"
       env   = [{ name = "TARGET", value = "world" }]
       ports = [{ name = "h2c", container_port = 8080 }]
-      resources = { limits = { cpu = "1000m", memory = "256Mi" } }
+      # A request that fits a 2-core kind node beside Knative; the limit as the API server canonicalizes it.
+      resources = { requests = { cpu = "100m" }, limits = { cpu = "1000m", memory = "256Mi" } }
     }]
     scaling = { min_scale = 1, max_scale = 3, metric = "rps", target = 150 }
   }
