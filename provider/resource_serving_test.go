@@ -132,7 +132,8 @@ data "knative_serving" "installed" {
 				RefreshState:       true,
 				ExpectNonEmptyPlan: true,
 				Check: resource.TestMatchResourceAttr(servingAddress, "drift.0",
-					regexp.MustCompile(`^Deployment knative-serving/webhook: spec.template.spec.containers\[name=webhook\].image is "example.com/not-knative:1", want "`)),
+					regexp.MustCompile(`^Deployment knative-serving/webhook: spec.template.spec.containers\[name=webhook\].image is "example.com/not-knative:1", want "`+
+						regexp.QuoteMeta(releaseImagePrefix()))),
 			},
 			{Config: config},
 			{
@@ -148,6 +149,15 @@ data "knative_serving" "installed" {
 			},
 		},
 	})
+}
+
+// releaseImagePrefix begins the images of the tests' runtime: Knative's
+// release's, or the test target's mirror's.
+func releaseImagePrefix() string {
+	if registry := acctest.Registry(); registry != "" {
+		return strings.Split(registry, "${NAME}")[0]
+	}
+	return "gcr.io/knative-releases/"
 }
 
 // importIgnores are the attributes an import of the tests' runtime cannot
