@@ -18,7 +18,7 @@ var traefikManifest string
 // kube-proxy's rules in place before anything relies on a ClusterIP, and
 // Traefik installed as the networking layer.
 func (c *Cluster) configure(ctx context.Context) error {
-	tools, err := c.builder.BuildNodeTools(ctx)
+	tools, err := c.nodeTools(ctx)
 	if err != nil {
 		return err
 	}

@@ -70,6 +70,7 @@ type Cluster struct {
 	opts    Options
 	docker  *Docker
 	builder *sandbox.Builder
+	tools   *sandbox.NodeTools // found once per Cluster: each lookup hashes the tool modules
 	log     io.Writer
 }
 
@@ -194,7 +195,7 @@ func Down(ctx context.Context, opts Options, stopEngine bool) error {
 		return err
 	}
 	defer unlock()
-	tools, err := c.builder.BuildNodeTools(ctx)
+	tools, err := c.nodeTools(ctx)
 	if err != nil {
 		return err
 	}
@@ -249,7 +250,7 @@ nodes:
 `
 
 func (c *Cluster) ensureCluster(ctx context.Context, node string) error {
-	tools, err := c.builder.BuildNodeTools(ctx)
+	tools, err := c.nodeTools(ctx)
 	if err != nil {
 		return err
 	}
@@ -287,6 +288,18 @@ func (c *Cluster) ensureCluster(ctx context.Context, node string) error {
 	c.NodeIP = ip
 	c.IngressURL = fmt.Sprintf("http://%s:%d", ip, IngressNodePort)
 	return nil
+}
+
+// nodeTools are the node's binaries and the kind CLI, built or found once.
+func (c *Cluster) nodeTools(ctx context.Context) (*sandbox.NodeTools, error) {
+	if c.tools == nil {
+		tools, err := c.builder.BuildNodeTools(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.tools = tools
+	}
+	return c.tools, nil
 }
 
 func fileExists(p string) bool {

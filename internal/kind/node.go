@@ -96,7 +96,7 @@ func (c *Cluster) nodeImage(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tools, err := c.builder.BuildNodeTools(ctx)
+	tools, err := c.nodeTools(ctx)
 	if err != nil {
 		return "", err
 	}
